@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = _("Core")
+
+    def ready(self):
+        from . import signals  # audit receivers for login/logout/permission changes
+        from .roles import connect_role_sync
+
+        signals.connect_permission_audit()
+        connect_role_sync()

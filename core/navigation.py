@@ -1,0 +1,29 @@
+"""The navigation menu, built from the registry so that it shows only what exists and what the user may see."""
+
+from django.urls import reverse
+
+from .registry import MenuGroup, registry
+from .scoping import permission_name
+
+
+def build_navigation(request) -> list[dict]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    groups: dict[str, dict] = {}
+    labels = {g[0]: g for g in (MenuGroup.ORGS, MenuGroup.ASSETS, MenuGroup.MONITORING, MenuGroup.FINDINGS,
+                                 MenuGroup.NOTICES, MenuGroup.SYSTEM)}
+    for config in registry.all():
+        if not user.has_perm(permission_name(config.model, "view")):
+            continue
+        key, label, icon = config.menu_group
+        group = groups.setdefault(key, {"key": key, "label": label, "icon": icon, "items": []})
+        group["items"].append({"label": config.verbose_name_plural, "url": config.url("list"),
+                               "icon": config.menu_icon})
+    if user.has_perm("core.view_auditentry"):
+        key, label, icon = MenuGroup.SYSTEM
+        group = groups.setdefault(key, {"key": key, "label": label, "icon": icon, "items": []})
+        from django.utils.translation import gettext as _
+
+        group["items"].append({"label": _("Audit log"), "url": reverse("core:audit_list"), "icon": "ti-history"})
+    return [groups[k] for k in MenuGroup.ORDER if k in groups and labels]

@@ -1,0 +1,168 @@
+"""Registering a model gives it the whole platform: list/detail/edit/delete/bulk/import/export pages, a REST endpoint,
+menu entry, role permissions and audit logging. Domain apps call ``register`` from their ``registrations.py``.
+
+Example::
+
+    register(ModelConfig(
+        model=Person, form=PersonForm, filterset=PersonFilterSet, table=PersonTable,
+        serializer=PersonSerializer, import_fields=["unit", "name", "phone"], menu_group=MenuGroup.ORGS,
+    ))
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from .roles import DEFAULT_MATRIX, ROLES
+
+
+class MenuGroup:
+    """Navigation areas in product order; a group appears only when something is registered in it."""
+
+    ORGS = ("orgs", _("Units and people"), "ti-building-community")
+    ASSETS = ("assets", _("Assets"), "ti-server")
+    MONITORING = ("monitoring", _("Monitoring"), "ti-activity")
+    FINDINGS = ("findings", _("Findings"), "ti-bug")
+    NOTICES = ("notices", _("Notices"), "ti-speakerphone")
+    SYSTEM = ("system", _("System"), "ti-settings")
+
+    ORDER = ["orgs", "assets", "monitoring", "findings", "notices", "system"]
+
+
+@dataclass
+class ModelConfig:
+    model: type
+    form: type | None = None
+    filterset: type | None = None
+    table: type | None = None
+    serializer: type | None = None
+    # Form fields offered by bulk edit (each optional; only filled ones are applied).
+    bulk_edit_fields: list[str] = field(default_factory=list)
+    # Form fields filled by the XLSX template's columns, in column order. Empty: no import.
+    import_fields: list[str] = field(default_factory=list)
+    # Columns of the XLSX/CSV export; defaults to the import columns plus the ID.
+    export_fields: list[str] = field(default_factory=list)
+    menu_group: tuple = MenuGroup.ORGS
+    menu_label: str | None = None
+    menu_icon: str = "ti-list"
+    url_prefix: str | None = None  # e.g. "units"; defaults to the model name plural
+    roles: dict[str, str] | None = None  # role code → "view add change delete"; None: DEFAULT_MATRIX
+    detail_template: str = "core/object_detail.html"
+    # Extra context for the detail page: callable(request, obj) -> dict.
+    detail_context: object = None
+    # Joins for list pages, exports and the API (avoid one query per row).
+    select_related: tuple = ()
+    prefetch_related: tuple = ()
+    detail_fields: list[str] | None = None
+    api_prefix: str | None = None
+
+    @property
+    def app_label(self) -> str:
+        return self.model._meta.app_label
+
+    @property
+    def model_name(self) -> str:
+        return self.model._meta.model_name
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+    @property
+    def verbose_name(self):
+        return self.model._meta.verbose_name
+
+    @property
+    def verbose_name_plural(self):
+        return self.menu_label or self.model._meta.verbose_name_plural
+
+    def role_matrix(self) -> dict[str, str]:
+        matrix = self.roles if self.roles is not None else DEFAULT_MATRIX
+        unknown = set(matrix) - set(ROLES)
+        if unknown:
+            raise ValueError(f"{self.label}: unknown roles {sorted(unknown)}")
+        return matrix
+
+    def get_export_fields(self) -> list[str]:
+        return self.export_fields or ["id", *self.import_fields]
+
+    def url_name(self, view: str) -> str:
+        suffix = "" if view == "detail" else f"_{view}"
+        return f"{self.app_label}:{self.model_name}{suffix}"
+
+    def url(self, view: str, obj=None) -> str:
+        if obj is not None:
+            return reverse(self.url_name(view), kwargs={"pk": obj.pk})
+        return reverse(self.url_name(view))
+
+    def urlpatterns(self):
+        from .views import generic
+
+        prefix = self.url_prefix or f"{self.model_name}s"
+        name = self.model_name
+        return [
+            path(f"{prefix}/", generic.ObjectListView.as_view(config=self), name=f"{name}_list"),
+            path(f"{prefix}/add/", generic.ObjectEditView.as_view(config=self), name=f"{name}_add"),
+            path(f"{prefix}/import/", generic.ObjectImportView.as_view(config=self), name=f"{name}_import"),
+            path(f"{prefix}/import/template/", generic.ImportTemplateView.as_view(config=self),
+                 name=f"{name}_import_template"),
+            path(f"{prefix}/bulk-edit/", generic.BulkEditView.as_view(config=self), name=f"{name}_bulk_edit"),
+            path(f"{prefix}/bulk-delete/", generic.BulkDeleteView.as_view(config=self), name=f"{name}_bulk_delete"),
+            path(f"{prefix}/<int:pk>/", generic.ObjectView.as_view(config=self), name=name),
+            path(f"{prefix}/<int:pk>/edit/", generic.ObjectEditView.as_view(config=self), name=f"{name}_edit"),
+            path(f"{prefix}/<int:pk>/delete/", generic.ObjectDeleteView.as_view(config=self), name=f"{name}_delete"),
+        ]
+
+
+class Registry:
+    def __init__(self):
+        self._configs: dict[str, ModelConfig] = {}
+
+    def register(self, config: ModelConfig) -> ModelConfig:
+        self._configs[config.label] = config
+        from .signals import connect_model_audit
+
+        connect_model_audit(config.model)
+        return config
+
+    def all(self) -> list[ModelConfig]:
+        return list(self._configs.values())
+
+    def for_app(self, app_label: str) -> list[ModelConfig]:
+        return [c for c in self._configs.values() if c.app_label == app_label]
+
+    def get(self, model_or_label) -> ModelConfig:
+        label = model_or_label if isinstance(model_or_label, str) else model_or_label._meta.label_lower
+        return self._configs[label]
+
+    def get_or_none(self, model_or_label):
+        try:
+            return self.get(model_or_label)
+        except KeyError:
+            return None
+
+    def urlpatterns(self, app_label: str):
+        patterns = []
+        for config in self.for_app(app_label):
+            patterns += config.urlpatterns()
+        return patterns
+
+
+registry = Registry()
+register = registry.register
+
+
+def object_url(obj) -> str:
+    config = registry.get_or_none(obj)
+    return config.url("detail", obj) if config is not None else ""
+
+
+# Home-page panels: callables (request) -> (template_name, context) or None, registered by domain apps.
+home_panels: list = []
+
+
+def register_home_panel(panel):
+    if panel not in home_panels:
+        home_panels.append(panel)
+    return panel

@@ -1,0 +1,259 @@
+"""EduSec settings.
+
+Every setting an operator may change comes from an environment variable (listed in README.md, "Configuration").
+The defaults are safe for the embedded single-machine mode: SQLite under ``EDUSEC_DATA_DIR``, DEBUG off, a secret key
+generated once and kept in the data directory, loopback-only allowed hosts.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+DATA_DIR = Path(env("EDUSEC_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _persistent_secret(filename: str, nbytes: int) -> str:
+    """A random secret created on first start and kept (mode 0600) in the data directory."""
+    path = DATA_DIR / filename
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(nbytes))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env("EDUSEC_SECRET_KEY") or _persistent_secret("secret_key", 32)
+SECRET_KEY_FROM_ENV = bool(env("EDUSEC_SECRET_KEY"))
+# Key for SM4 encryption of sensitive personal fields (hex, 16 bytes). Kept apart from SECRET_KEY so that rotating the
+# session signing key never makes stored phone numbers unreadable.
+FIELD_ENCRYPTION_KEY = env("EDUSEC_FIELD_KEY") or _persistent_secret("field_key", 16)
+
+DEBUG = env_bool("EDUSEC_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env("EDUSEC_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("EDUSEC_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "django_tables2",
+    "django_htmx",
+    "treebeard",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "core",
+    "orgs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.middleware.RequestContextMiddleware",
+    "core.middleware.AccountPolicyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "edusec.urls"
+WSGI_APPLICATION = "edusec.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# Database: SQLite (WAL, immediate transactions so that writers queue instead of failing) unless DATABASE_URL is set.
+if env("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "edusec.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "orgs.User"
+EDUSEC_UNIT_MODEL = "orgs.Unit"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Identification and authentication (domain.md §10).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "core.hashers.PBKDF2SM3PasswordHasher",
+]
+if env_bool("EDUSEC_PASSWORD_HASH_SM3", False):
+    PASSWORD_HASHERS.reverse()
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "core.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "core.passwords.PasswordHistoryValidator", "OPTIONS": {"history": 3}},
+]
+EDUSEC_PASSWORD_MAX_AGE_DAYS = env_int("EDUSEC_PASSWORD_MAX_AGE_DAYS", 90)
+EDUSEC_REQUIRE_2FA = env_bool("EDUSEC_REQUIRE_2FA", True)
+EDUSEC_IDLE_TIMEOUT_MINUTES = env_int("EDUSEC_IDLE_TIMEOUT_MINUTES", 30)
+EDUSEC_API_TOKEN_TTL_HOURS = env_int("EDUSEC_API_TOKEN_TTL_HOURS", 12)
+EDUSEC_DEMO = env_bool("EDUSEC_DEMO", False)
+
+AXES_FAILURE_LIMIT = env_int("EDUSEC_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("EDUSEC_LOCKOUT_MINUTES", 10))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.views.auth.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+SESSION_COOKIE_AGE = EDUSEC_IDLE_TIMEOUT_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True  # sliding expiry: the timeout counts from the last request, i.e. idle time
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if env_bool("EDUSEC_HTTPS", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("EDUSEC_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("EDUSEC_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "core:login"
+
+# Internationalisation: Simplified Chinese by default, English complete.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("EDUSEC_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve straight from app static dirs when collectstatic has not run (tests, dev)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.authentication.ExpiringTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.RestrictedModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend", "rest_framework.filters.OrderingFilter"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EduSec API",
+    "DESCRIPTION": "教育网络安全与信息化监管平台 REST API. Every endpoint is scoped to the caller's unit subtree.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+DJANGO_TABLES2_TEMPLATE = "core/table.html"
+DJANGO_TABLES2_PAGE_RANGE = 8
+
+# Background tasks: in-process unless a broker is configured (then Celery workers on it).
+EDUSEC_BROKER_URL = env("EDUSEC_BROKER_URL")
+CELERY_BROKER_URL = EDUSEC_BROKER_URL or "memory://"
+CELERY_RESULT_BACKEND = env("EDUSEC_RESULT_BACKEND", EDUSEC_BROKER_URL) or None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+EMAIL_BACKEND = env("EDUSEC_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EDUSEC_SMTP_HOST", "localhost")
+EMAIL_PORT = env_int("EDUSEC_SMTP_PORT", 25)
+EMAIL_HOST_USER = env("EDUSEC_SMTP_USER")
+EMAIL_HOST_PASSWORD = env("EDUSEC_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("EDUSEC_SMTP_TLS", False)
+DEFAULT_FROM_EMAIL = env("EDUSEC_MAIL_FROM", "edusec@localhost")
+
+EDUSEC_AUDIT_RETENTION_DAYS = env_int("EDUSEC_AUDIT_RETENTION_DAYS", 365)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("EDUSEC_LOG_LEVEL", "WARNING")},
+}

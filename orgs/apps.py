@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrgsConfig(AppConfig):
+    name = "orgs"
+    verbose_name = _("Units and people")
+
+    def ready(self):
+        from . import panels, registrations  # noqa: F401
