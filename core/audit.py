@@ -43,7 +43,7 @@ def _scope_path(obj) -> str:
 
 
 def record(action, *, obj=None, user=None, changes=None, result="success", object_repr=None, unit_path=None,
-           request=None, username=None) -> AuditEntry:
+           request=None, username=None, object_type=None) -> AuditEntry:
     """Append one entry. Call inside or outside a transaction; the append is atomic and serialised."""
     request = request or get_request()
     if user is None and request is not None and getattr(request, "user", None) is not None:
@@ -61,7 +61,7 @@ def record(action, *, obj=None, user=None, changes=None, result="success", objec
         user_agent=(request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else ""),
         action=str(action),
         result=result,
-        object_type=obj._meta.label_lower if obj is not None else "",
+        object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         object_repr=(object_repr if object_repr is not None else (str(obj) if obj is not None else ""))[:255],
         unit_path=unit_path or "",

@@ -13,8 +13,25 @@ from django.db import DatabaseError
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 # Usernames that are the first guess of anyone trying passwords.
 DEFAULT_LOOKING_USERNAMES = {
-    "admin", "administrator", "root", "superuser", "super", "su", "sa", "sysadmin", "system", "manager", "edusec",
-    "test", "tester", "demo", "guest", "user", "operator", "webmaster", "django",
+    "admin",
+    "administrator",
+    "root",
+    "superuser",
+    "super",
+    "su",
+    "sa",
+    "sysadmin",
+    "system",
+    "manager",
+    "edusec",
+    "test",
+    "tester",
+    "demo",
+    "guest",
+    "user",
+    "operator",
+    "webmaster",
+    "django",
 }
 
 
@@ -29,7 +46,9 @@ class Item:
 def _secret_key() -> Item:
     ok = bool(getattr(settings, "SECRET_KEY_FROM_ENV", False))
     return Item(
-        "001", ok, "EDUSEC_SECRET_KEY set in the environment",
+        "001",
+        ok,
+        "EDUSEC_SECRET_KEY set in the environment",
         f"The secret key is read from {settings.DATA_DIR / 'secret_key'}: fine for one machine, but several app "
         "servers must share one key: set EDUSEC_SECRET_KEY (50+ random characters) and keep it out of the data "
         "directory's backups.",
@@ -38,7 +57,9 @@ def _secret_key() -> Item:
 
 def _field_key() -> Item:
     return Item(
-        "002", bool(os.environ.get("EDUSEC_FIELD_KEY")), "EDUSEC_FIELD_KEY set in the environment",
+        "002",
+        bool(os.environ.get("EDUSEC_FIELD_KEY")),
+        "EDUSEC_FIELD_KEY set in the environment",
         f"The SM4 key of encrypted personal fields is read from {settings.DATA_DIR / 'field_key'}: if that file is "
         "lost, encrypted phone numbers cannot be read. Back it up, or set EDUSEC_FIELD_KEY (32 hex digits).",
     )
@@ -46,7 +67,9 @@ def _field_key() -> Item:
 
 def _debug() -> Item:
     return Item(
-        "003", not settings.DEBUG, "DEBUG off",
+        "003",
+        not settings.DEBUG,
+        "DEBUG off",
         "EDUSEC_DEBUG is on: error pages show code and settings to every visitor. Unset it.",
     )
 
@@ -54,7 +77,9 @@ def _debug() -> Item:
 def _database() -> Item:
     engine = settings.DATABASES["default"]["ENGINE"]
     return Item(
-        "004", "sqlite" not in engine, "PostgreSQL database (DATABASE_URL)",
+        "004",
+        "sqlite" not in engine,
+        "PostgreSQL database (DATABASE_URL)",
         "DATABASE_URL is not set, so data is in SQLite under the data directory: fine for one machine and a small "
         "region; for a region, set DATABASE_URL=postgres://user:password@host:5432/edusec.",
     )
@@ -62,7 +87,9 @@ def _database() -> Item:
 
 def _broker() -> Item:
     return Item(
-        "005", bool(getattr(settings, "EDUSEC_BROKER_URL", "")), "task broker (EDUSEC_BROKER_URL)",
+        "005",
+        bool(getattr(settings, "EDUSEC_BROKER_URL", "")),
+        "task broker (EDUSEC_BROKER_URL)",
         "EDUSEC_BROKER_URL is not set, so background tasks run in the web process's threads. For larger "
         "installations set EDUSEC_BROKER_URL=redis://host:6379/0 and start workers with `edusec worker`.",
     )
@@ -70,7 +97,9 @@ def _broker() -> Item:
 
 def _https() -> Item:
     return Item(
-        "006", bool(getattr(settings, "SESSION_COOKIE_SECURE", False)), "HTTPS (EDUSEC_HTTPS)",
+        "006",
+        bool(getattr(settings, "SESSION_COOKIE_SECURE", False)),
+        "HTTPS (EDUSEC_HTTPS)",
         "EDUSEC_HTTPS is not set: cookies may travel over plain HTTP and no HSTS header is sent. Serve through an "
         "HTTPS reverse proxy that sets X-Forwarded-Proto and set EDUSEC_HTTPS=1.",
     )
@@ -78,7 +107,9 @@ def _https() -> Item:
 
 def _two_factor() -> Item:
     return Item(
-        "007", bool(getattr(settings, "EDUSEC_REQUIRE_2FA", True)), "second factor required (EDUSEC_REQUIRE_2FA)",
+        "007",
+        bool(getattr(settings, "EDUSEC_REQUIRE_2FA", True)),
+        "second factor required (EDUSEC_REQUIRE_2FA)",
         "EDUSEC_REQUIRE_2FA is off: accounts sign in with a password alone (MLPS level 3 asks for two factors). "
         "Unset it or set it to 1.",
     )
@@ -92,7 +123,9 @@ def _demo_accounts() -> Item:
     except DatabaseError:  # not migrated yet: nothing to report
         count = 0
     return Item(
-        "008", count == 0, "no demo accounts",
+        "008",
+        count == 0,
+        "no demo accounts",
         f"{count} demo account(s) with published passwords exist. Remove them (or start from a fresh database) "
         "before real data goes in.",
     )
@@ -107,7 +140,9 @@ def _default_superusers() -> Item:
         names = []
     guessable = sorted(n for n in names if n.lower() in DEFAULT_LOOKING_USERNAMES)
     return Item(
-        "009", not guessable, "no superuser with a default-looking username",
+        "009",
+        not guessable,
+        "no superuser with a default-looking username",
         f"Superuser(s) {', '.join(guessable)} have names anyone would guess first. Create a superuser with a "
         "personal name and remove these.",
     )
@@ -116,7 +151,9 @@ def _default_superusers() -> Item:
 def _allowed_hosts() -> Item:
     hosts = set(settings.ALLOWED_HOSTS)
     return Item(
-        "010", bool(hosts - LOOPBACK_HOSTS), "EDUSEC_ALLOWED_HOSTS names the public host",
+        "010",
+        bool(hosts - LOOPBACK_HOSTS),
+        "EDUSEC_ALLOWED_HOSTS names the public host",
         "EDUSEC_ALLOWED_HOSTS lists only loopback names, so only this machine can use the site (fine behind a "
         "reverse proxy on the same host that forwards Host: localhost). Set it to the site's host name(s).",
     )
@@ -125,7 +162,8 @@ def _allowed_hosts() -> Item:
 def _email() -> Item:
     backend = settings.EMAIL_BACKEND
     return Item(
-        "011", not backend.endswith(("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend")),
+        "011",
+        not backend.endswith(("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend")),
         "e-mail is delivered (EDUSEC_EMAIL_BACKEND)",
         f"EMAIL_BACKEND is {backend}: notices by e-mail are not sent. Set "
         "EDUSEC_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EDUSEC_SMTP_*.",
@@ -133,8 +171,17 @@ def _email() -> Item:
 
 
 CHECKS = [
-    _secret_key, _field_key, _debug, _database, _broker, _https, _two_factor, _demo_accounts, _default_superusers,
-    _allowed_hosts, _email,
+    _secret_key,
+    _field_key,
+    _debug,
+    _database,
+    _broker,
+    _https,
+    _two_factor,
+    _demo_accounts,
+    _default_superusers,
+    _allowed_hosts,
+    _email,
 ]
 
 
@@ -145,8 +192,4 @@ def deployment_items() -> list[Item]:
 
 @register("edusec", deploy=True)
 def check_deployment(app_configs=None, **kwargs):
-    return [
-        Warning(item.detail, id=f"edusec.W{item.code}")
-        for item in deployment_items()
-        if not item.ok
-    ]
+    return [Warning(item.detail, id=f"edusec.W{item.code}") for item in deployment_items() if not item.ok]

@@ -89,7 +89,9 @@ class AuditEntry(models.Model):
     ip = models.CharField(_("source address"), max_length=64, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
     action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices, db_index=True)
-    result = models.CharField(_("result"), max_length=10, default="success")
+    result = models.CharField(
+        _("result"), max_length=10, default="success", choices=[("success", _("Success")), ("failure", _("Failure"))]
+    )
     object_type = models.CharField(_("object type"), max_length=100, blank=True, db_index=True)
     object_id = models.CharField(_("object ID"), max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=255, blank=True)

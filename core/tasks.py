@@ -10,10 +10,10 @@
 
     run = run_task("reports.build_annual", report.pk)   # or run_task(build_annual, report.pk) → a TaskRun
 
-Executors: when ``settings.EDUSEC_BROKER_URL`` is set the call is sent to Celery workers (``edusec worker``) through the
-generic Celery task ``edusec.run_registered`` defined in ``edusec/celery.py``; otherwise it runs on a thread pool in this
-process (``EDUSEC_TASK_THREADS`` threads, default 4). Either way it is recorded in :class:`core.models.TaskRun`, and it is
-started only once the surrounding database transaction commits, so a task always sees the rows its caller wrote.
+Executors: when ``settings.EDUSEC_BROKER_URL`` is set, the call is sent to Celery workers (``edusec worker``) through
+the generic Celery task ``edusec.run_registered`` defined in ``edusec/celery.py``; otherwise it runs on a thread pool in
+this process (``EDUSEC_TASK_THREADS`` threads, default 4). Either way it is recorded in :class:`core.models.TaskRun`,
+and it starts only once the surrounding database transaction commits, so a task always sees the rows its caller wrote.
 
 Arguments and results travel as JSON: pass primary keys, not model instances.
 """
@@ -131,9 +131,7 @@ def run_task(name_or_func: str | Callable, *args, **kwargs) -> TaskRun:
         run.async_result = app.AsyncResult(celery_id)
 
         def dispatch():
-            app.send_task(
-                "edusec.run_registered", args=[task_name, run.pk, args_list, kwargs_dict], task_id=celery_id
-            )
+            app.send_task("edusec.run_registered", args=[task_name, run.pk, args_list, kwargs_dict], task_id=celery_id)
 
     else:
         run.future = Future()
@@ -166,7 +164,9 @@ def _copy_outcome(source: Future, target: Future, taskrun_id: int) -> None:
     _in_flight.discard(source)
     if source.cancelled():  # by shutdown(): the task never started
         _record(
-            taskrun_id, state=TaskRun.State.FAILURE, message="cancelled: the server stopped before the task started",
+            taskrun_id,
+            state=TaskRun.State.FAILURE,
+            message="cancelled: the server stopped before the task started",
             finished_at=timezone.now(),
         )
         target.cancel()
@@ -208,9 +208,9 @@ def fail_interrupted_runs() -> int:
     """Mark in-process runs left pending or running by a previous server process as failed; returns how many.
 
     Only for the thread executor: a Celery run may still be going on in a worker."""
-    return TaskRun.objects.filter(
-        executor="thread", state__in=[TaskRun.State.PENDING, TaskRun.State.RUNNING]
-    ).update(state=TaskRun.State.FAILURE, message="interrupted: the server stopped", finished_at=timezone.now())
+    return TaskRun.objects.filter(executor="thread", state__in=[TaskRun.State.PENDING, TaskRun.State.RUNNING]).update(
+        state=TaskRun.State.FAILURE, message="interrupted: the server stopped", finished_at=timezone.now()
+    )
 
 
 # ---- execution (in a pool thread or in a Celery worker) -------------------------------------------------------------
@@ -231,12 +231,17 @@ def execute(task_name: str, taskrun_id: int | None, args=(), kwargs=None, *, clo
         except Exception as exc:
             logger.exception("task %s (run %s) failed", task_name, taskrun_id)
             _record(
-                taskrun_id, state=TaskRun.State.FAILURE, message=f"{type(exc).__name__}: {exc}",
+                taskrun_id,
+                state=TaskRun.State.FAILURE,
+                message=f"{type(exc).__name__}: {exc}",
                 finished_at=timezone.now(),
             )
             raise
         _record(
-            taskrun_id, state=TaskRun.State.SUCCESS, progress=100, result=_jsonable(result),
+            taskrun_id,
+            state=TaskRun.State.SUCCESS,
+            progress=100,
+            result=_jsonable(result),
             finished_at=timezone.now(),
         )
         return result
@@ -295,13 +300,16 @@ def ping(value: Any = None) -> dict:
 @periodic(24 * 3600, first_after=300)
 @task(name="core.audit_verify_daily")
 def audit_verify_daily() -> dict:
-    """Walk the audit hash chain (daily, from ``edusec run``'s scheduler) and log an error naming the first broken link."""
+    """Walk the audit hash chain (daily, from the scheduler of ``edusec run``); log an error naming the first broken
+    link."""
     from .audit import verify_chain
 
     outcome = verify_chain()
     if not outcome.ok:
         logger.error(
             "audit chain broken at entry #%s: %s (%s entries verified before it)",
-            outcome.broken_seq, outcome.reason, outcome.checked,
+            outcome.broken_seq,
+            outcome.reason,
+            outcome.checked,
         )
     return {"ok": outcome.ok, "checked": outcome.checked, "broken_seq": outcome.broken_seq, "reason": outcome.reason}

@@ -162,7 +162,9 @@ EDUSEC_DEMO = env_bool("EDUSEC_DEMO", False)
 
 AXES_FAILURE_LIMIT = env_int("EDUSEC_LOCKOUT_FAILURES", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("EDUSEC_LOCKOUT_MINUTES", 10))
+# Lock the account, not the address: many schools sit behind one NAT address, and locking it would lock them all.
 AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.views.auth.lockout_response"
 AXES_VERBOSE = False

@@ -30,6 +30,7 @@ def config_url(config, view, obj=None):
 
 # ---- form fields ----------------------------------------------------------------------------------------------------
 
+
 def _widget_kind(widget) -> str:
     if isinstance(widget, forms.HiddenInput):
         return "hidden"
@@ -44,8 +45,13 @@ def _widget_kind(widget) -> str:
     return "input"
 
 
-_KIND_CLASS = {"checkbox": "form-check-input", "choices": "form-check-input", "select": "form-select",
-               "multi": "form-control", "input": "form-control"}
+_KIND_CLASS = {
+    "checkbox": "form-check-input",
+    "choices": "form-check-input",
+    "select": "form-select",
+    "multi": "form-control",
+    "input": "form-control",
+}
 
 
 def _widget_attrs(bound_field, kind, extra_class=""):
@@ -94,16 +100,20 @@ def bootstrap(bound_field, extra_class=""):
             options.append({"tag": sub.tag(wrap_label=False), "label": sub.choice_label, "id": sub.id_for_label})
     else:
         widget_html = bound_field.as_widget(attrs=attrs)
-    return render_to_string("core/partials/form_field.html", {
-        "field": bound_field,
-        "kind": kind,
-        "widget": widget_html,
-        "options": options,
-        "required": bound_field.field.required,
-    })
+    return render_to_string(
+        "core/partials/form_field.html",
+        {
+            "field": bound_field,
+            "kind": kind,
+            "widget": widget_html,
+            "options": options,
+            "required": bound_field.field.required,
+        },
+    )
 
 
 # ---- values on detail pages -----------------------------------------------------------------------------------------
+
 
 def _object_url(value) -> str:
     url = ""
@@ -134,8 +144,9 @@ def display_value(value, field=None):
     if value is None or value == "" or value == [] or value == {} or value == ():
         return EMPTY
     if isinstance(value, bool):
-        return format_html('<span class="badge bg-{}-lt">{}</span>', "green" if value else "secondary",
-                           _("Yes") if value else _("No"))
+        return format_html(
+            '<span class="badge bg-{}-lt">{}</span>', "green" if value else "secondary", _("Yes") if value else _("No")
+        )
     if isinstance(value, models.Model):
         return object_link(value)
     if isinstance(value, models.fields.files.FieldFile):
@@ -149,8 +160,10 @@ def display_value(value, field=None):
     if isinstance(value, (int, float, decimal.Decimal)):
         return formats.number_format(value)
     if isinstance(value, (list, tuple, set)):
-        return format_html_join("、", "{}", ((str(v),) for v in value))
-    if isinstance(field, models.URLField):
+        # A JSON list of choice values shows labels when the model declares ``<field>_choices`` (e.g. Unit.stages).
+        labels = dict(getattr(getattr(field, "model", None), f"{getattr(field, 'name', '')}_choices", None) or ())
+        return format_html_join("、", "{}", ((str(labels.get(v, v)),) for v in value))
+    if isinstance(field, models.URLField) and str(value).lower().startswith(("http://", "https://")):
         return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', value, value)
     if isinstance(field, models.EmailField):
         return format_html('<a href="mailto:{}">{}</a>', value, value)
@@ -160,6 +173,7 @@ def display_value(value, field=None):
 
 
 # ---- navigation -----------------------------------------------------------------------------------------------------
+
 
 @register.filter
 def url_active(path, url) -> bool:

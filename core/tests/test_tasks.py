@@ -236,14 +236,32 @@ def celery_worker(redis_broker, tmp_path):
     queue = f"edusec-test-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "EDUSEC_RESULT_BACKEND"}}
     env.update(
-        EDUSEC_BROKER_URL=redis_broker, EDUSEC_DATA_DIR=str(tmp_path / "worker-data"),
-        DJANGO_SETTINGS_MODULE="edusec.settings", PYTHONPATH=str(REPO_ROOT),
+        EDUSEC_BROKER_URL=redis_broker,
+        EDUSEC_DATA_DIR=str(tmp_path / "worker-data"),
+        DJANGO_SETTINGS_MODULE="edusec.settings",
+        PYTHONPATH=str(REPO_ROOT),
     )
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "edusec", "worker", "--pool=solo", "-Q", queue,
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "edusec",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield proc, queue
@@ -268,9 +286,7 @@ def test_celery_worker_runs_ping(celery_worker, settings, monkeypatch):
 
     proc, queue = celery_worker
     settings.EDUSEC_BROKER_URL = REDIS_URL
-    client_app = edusec.celery.create_app(
-        broker_url=REDIS_URL, result_backend=REDIS_URL, task_default_queue=queue
-    )
+    client_app = edusec.celery.create_app(broker_url=REDIS_URL, result_backend=REDIS_URL, task_default_queue=queue)
     monkeypatch.setattr(edusec.celery, "app", client_app)
     try:
         run = tasks.run_task("core.ping", "hello")  # through the generic edusec.run_registered task

@@ -145,7 +145,7 @@ class ObjectListView(ConfigView):
             body = xlsx.write_csv(data_rows)
             content_type = "text/csv; charset=utf-8"
         audit.record(
-            AuditAction.EXPORT,
+            AuditAction.EXPORT, object_type=self.config.label,
             object_repr=f"{title} ({len(data_rows) - 1})",
             changes={"model": self.config.label, "format": fmt, "rows": len(data_rows) - 1,
                      "filters": {k: v for k, v in self.request.GET.items() if k != "export"}},
@@ -242,6 +242,20 @@ class ObjectEditView(ConfigView):
                 self.config.url("detail", obj) if obj.pk else None)))
 
 
+def _validation_text(obj, exc) -> str:
+    """'field label: message' for each problem, so a bulk-edit error says which field of which record is wrong."""
+    if not hasattr(exc, "error_dict"):
+        return "; ".join(exc.messages)
+    parts = []
+    for name, messages in exc.message_dict.items():
+        try:
+            label = obj._meta.get_field(name).verbose_name if name != "__all__" else ""
+        except Exception:  # a non-field key
+            label = name
+        parts += [f"{label}: {m}" if label else m for m in messages]
+    return "; ".join(parts)
+
+
 def _error_text(exc) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(exc.messages)
@@ -297,7 +311,7 @@ class BulkEditView(ConfigView):
                     try:
                         obj.full_clean()
                     except ValidationError as exc:
-                        errors.append(f"{obj}: {'; '.join(exc.messages)}")
+                        errors.append(f"{obj}: {_validation_text(obj, exc)}")
                         continue
                     obj.save()
                 if errors:
@@ -380,11 +394,12 @@ class ObjectImportView(ConfigView):
         if not errors:
             errors = self.write(bound_forms)
         if errors:
-            audit.record(AuditAction.IMPORT, result="failure", object_repr=f"{self.config.verbose_name_plural}: "
+            audit.record(AuditAction.IMPORT, result="failure", object_type=self.config.label, object_repr=f"{self.config.verbose_name_plural}: "
                          f"{upload.name}", changes={"model": self.config.label, "file": upload.name,
                                                     "errors": len(errors), "written": 0})
-            return self.render_page(form, errors=errors, filename=upload.name, row_count=len(bound_forms))
-        audit.record(AuditAction.IMPORT, object_repr=f"{self.config.verbose_name_plural}: {upload.name}",
+            rows = {n for n, _f in bound_forms} | {e.row for e in errors}
+            return self.render_page(form, errors=errors, filename=upload.name, row_count=len(rows))
+        audit.record(AuditAction.IMPORT, object_type=self.config.label, object_repr=f"{self.config.verbose_name_plural}: {upload.name}",
                      changes={"model": self.config.label, "file": upload.name, "written": len(bound_forms)})
         messages.success(request, _("Imported %(n)d records from %(file)s") % {"n": len(bound_forms),
                                                                                "file": upload.name})

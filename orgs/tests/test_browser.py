@@ -33,7 +33,7 @@ def log_in(page, base, account):
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", account["username"])
     page.fill("input[name=password]", account["password"])
-    page.locator("form button[type=submit]").first.click()
+    page.locator("form[action='/login/'] button[type=submit]").click()
     page.wait_for_url(f"{base}/")
 
 
@@ -82,7 +82,7 @@ def test_district_admin_end_to_end(live_server, page, settings, tmp_path):
     prov = district.division_code[:2]
     page.fill("input[name=school_code]", f"21{prov}880001")
     page.check("input[name=stages][value=primary]")
-    page.locator("form button[type=submit]").first.click()
+    page.locator("form[enctype] button.btn-primary").click()
     page.wait_for_url(lambda url: "/orgs/units/" in url and "/add/" not in url)
     assert Unit.objects.filter(name="东湖区浏览器测试小学", path__startswith=district.path).exists()
 
@@ -105,7 +105,7 @@ def test_district_admin_end_to_end(live_server, page, settings, tmp_path):
 
     # First a file with one bad row: the error is shown, nothing is written.
     page.set_input_files("input[name=file]", fill_template(template_path, bad))
-    page.locator("form[enctype] button[type=submit]").first.click()
+    page.locator("form[enctype] button.btn-primary").click()
     page.wait_for_selector("#import-errors")
     errors_text = page.locator("#import-errors").inner_text()
     assert "2" in errors_text and "学校标识码" in errors_text
@@ -114,7 +114,7 @@ def test_district_admin_end_to_end(live_server, page, settings, tmp_path):
 
     # Then the fixed file: five schools written.
     page.set_input_files("input[name=file]", fill_template(template_path, good))
-    page.locator("form[enctype] button[type=submit]").first.click()
+    page.locator("form[enctype] button.btn-primary").click()
     page.wait_for_url(f"{base}/orgs/units/")
     assert Unit.objects.count() == before + 5
     assert Unit.objects.filter(name__startswith="导入测试学校", path__startswith=district.path).count() == 5

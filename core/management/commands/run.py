@@ -23,13 +23,23 @@ class Command(BaseCommand):
     help = "Start EduSec: migrate, collect static files, load the demo region into an empty database, then serve."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("EDUSEC_HOST", "127.0.0.1"),
-                            help="address to listen on (env EDUSEC_HOST; default 127.0.0.1)")
-        parser.add_argument("--port", type=int, default=int(os.environ.get("EDUSEC_PORT") or 8000),
-                            help="port to listen on (env EDUSEC_PORT; default 8000)")
+        parser.add_argument(
+            "--host",
+            default=os.environ.get("EDUSEC_HOST", "127.0.0.1"),
+            help="address to listen on (env EDUSEC_HOST; default 127.0.0.1)",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("EDUSEC_PORT") or 8000),
+            help="port to listen on (env EDUSEC_PORT; default 8000)",
+        )
         parser.add_argument("--threads", type=int, default=8, help="web server threads (default 8)")
-        parser.add_argument("--demo", action="store_true",
-                            help="load the demo region into an empty database even when EDUSEC_DEMO is not set")
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="load the demo region into an empty database even when EDUSEC_DEMO is not set",
+        )
         parser.add_argument("--no-scheduler", action="store_true", help="do not start the periodic-job scheduler")
 
     def handle(self, *args, **options):
@@ -104,12 +114,16 @@ class Command(BaseCommand):
         self.say("")
         self.say(self.style.SUCCESS(f"EduSec is running at {url}"))
         if host not in ("127.0.0.1", "localhost", "::1") and set(settings.ALLOWED_HOSTS) <= {
-            "localhost", "127.0.0.1", "[::1]",
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
         }:
-            self.say(self.style.WARNING(
-                "EDUSEC_ALLOWED_HOSTS lists only loopback names: other machines will get 400 Bad Request until "
-                "it names this host."
-            ))
+            self.say(
+                self.style.WARNING(
+                    "EDUSEC_ALLOWED_HOSTS lists only loopback names: other machines will get 400 Bad Request until "
+                    "it names this host."
+                )
+            )
         if "demo_accounts" in get_commands():
             try:
                 call_command("demo_accounts", stdout=self.stdout)
