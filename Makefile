@@ -43,5 +43,5 @@ lock:
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	@{ echo "# Exact versions of every package EduSec needs to run and test (transitive too). Regenerate with \`make lock\`."; \
 	  $(BIN)/pip freeze --exclude-editable | grep -viE '^(edusec|pip|setuptools|wheel)([=@ ]|$$)'; } > requirements.lock.tmp
-	@mv requirements.lock.tmp requirements.lock
+	@if cmp -s requirements.lock.tmp requirements.lock; then rm requirements.lock.tmp; else mv requirements.lock.tmp requirements.lock; fi
 	@echo "requirements.lock: $$(grep -c '==' requirements.lock) packages pinned"

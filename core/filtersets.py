@@ -1,6 +1,8 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 
 class BaseFilterSet(django_filters.FilterSet):
@@ -29,6 +31,17 @@ class BaseFilterSet(django_filters.FilterSet):
                     flt.queryset = qs.restrict(user, "view")
 
 
+class YesNoFilter(django_filters.BooleanFilter):
+    """A yes/no filter whose empty choice reads "All" rather than "Unknown"."""
+
+    def __init__(self, *args, **kwargs):
+        from django import forms
+
+        kwargs.setdefault("widget", forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]))
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.INT)  # the unit's ID
 class UnitSubtreeFilter(django_filters.ModelChoiceFilter):
     """Rows of the chosen unit and all units below it."""
 

@@ -127,6 +127,9 @@ class AuditChainHead(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self):
+        return f"audit chain head #{self.seq}"
+
 
 class UserPreference(models.Model):
     """Per-user UI settings, such as the columns chosen for a list."""
@@ -138,6 +141,9 @@ class UserPreference(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="core_userpreference_unique")]
 
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"
+
 
 class PasswordHistory(models.Model):
     """Hashes of a user's previous passwords, for the no-reuse rule."""
@@ -148,6 +154,9 @@ class PasswordHistory(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"password of user {self.user_id} set {self.created_at:%Y-%m-%d}"
 
 
 class TaskRun(models.Model):
@@ -170,3 +179,6 @@ class TaskRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.state})"

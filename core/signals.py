@@ -81,9 +81,29 @@ def _groups_changed(sender, instance, action, pk_set, reverse, **kwargs):
     )
 
 
+def _group_permissions_changed(sender, instance, action, pk_set, reverse, **kwargs):
+    """A role's permission set changed (normally by ``sync_roles`` after an upgrade)."""
+    if action not in ("post_add", "post_remove", "post_clear") or reverse:
+        return
+    from django.contrib.auth.models import Permission
+
+    codes = sorted(
+        f"{app}.{code}"
+        for app, code in Permission.objects.filter(pk__in=pk_set or []).values_list("content_type__app_label",
+                                                                                     "codename")
+    )
+    verb = {"post_add": "granted", "post_remove": "revoked", "post_clear": "cleared"}[action]
+    audit.record(AuditAction.PERMISSION, obj=instance, object_repr=f"role {instance.name}",
+                 changes={"permissions": {verb: codes}})
+
+
 def connect_permission_audit():
+    from django.contrib.auth.models import Group
+
     user_model = get_user_model()
     m2m_changed.connect(_groups_changed, sender=user_model.groups.through, dispatch_uid="edusec_audit_groups")
+    m2m_changed.connect(_group_permissions_changed, sender=Group.permissions.through,
+                        dispatch_uid="edusec_audit_group_permissions")
 
 
 try:

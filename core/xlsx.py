@@ -18,8 +18,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.utils.text import capfirst
 from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment

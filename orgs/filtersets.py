@@ -1,7 +1,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from core.filtersets import BaseFilterSet, UnitSubtreeFilter
+from core.filtersets import BaseFilterSet, UnitSubtreeFilter, YesNoFilter
 from core.roles import role_choices
 
 from .models import Accountability, AccountableRole, Person, SchoolStage, Unit, UnitStatus, UnitType, User
@@ -27,7 +27,7 @@ class UnitFilterSet(BaseFilterSet):
 class PersonFilterSet(BaseFilterSet):
     search_fields = ("name", "email", "position")
     unit = UnitSubtreeFilter(queryset=Unit.objects.all())
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_active = YesNoFilter(label=_("active"))
 
     class Meta:
         model = Person
@@ -48,7 +48,7 @@ class UserFilterSet(BaseFilterSet):
     search_fields = ("username", "full_name", "email")
     unit = UnitSubtreeFilter(queryset=Unit.objects.all())
     role = django_filters.ChoiceFilter(choices=role_choices, field_name="groups__name", label=_("Role"))
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_active = YesNoFilter(label=_("active"))
 
     class Meta:
         model = User

@@ -247,12 +247,12 @@ def _validation_text(obj, exc) -> str:
     if not hasattr(exc, "error_dict"):
         return "; ".join(exc.messages)
     parts = []
-    for name, messages in exc.message_dict.items():
+    for name, field_messages in exc.message_dict.items():
         try:
             label = obj._meta.get_field(name).verbose_name if name != "__all__" else ""
         except Exception:  # a non-field key
             label = name
-        parts += [f"{label}: {m}" if label else m for m in messages]
+        parts += [f"{label}: {m}" if label else m for m in field_messages]
     return "; ".join(parts)
 
 

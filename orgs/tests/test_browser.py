@@ -89,7 +89,7 @@ def test_district_admin_end_to_end(live_server, page, settings, tmp_path):
     # Download the import template.
     page.goto(f"{base}/orgs/units/import/")
     with page.expect_download() as download:
-        page.locator(f"a[href='/orgs/units/import/template/']").first.click()
+        page.locator("a[href='/orgs/units/import/template/']").first.click()
     template_path = tmp_path / "template.xlsx"
     download.value.save_as(template_path)
     headers = [c.value for c in load_workbook(template_path).worksheets[0][1]]

@@ -1,7 +1,6 @@
 """Units, people, accountable roles and users through the generic UI/API/import tests."""
 
 from core.testing import ModelTestCases
-
 from orgs.models import Accountability, Person, Unit, User
 
 from .factories import AccountabilityFactory, PersonFactory, UnitFactory, UserFactory
