@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import signals  # audit receivers for login/logout/permission changes
+        from .api import schema  # noqa: F401  (OpenAPI extensions register on import)
         from .roles import connect_role_sync
 
         signals.connect_permission_audit()

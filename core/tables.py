@@ -9,9 +9,14 @@ class SelectColumn(tables.CheckBoxColumn):
     """The leftmost checkbox column used by bulk edit and bulk delete."""
 
     def __init__(self, **kwargs):
-        super().__init__(accessor="pk", attrs={"input": {"name": "pk", "class": "form-check-input"},
-                                                "th__input": {"class": "form-check-input", "data-toggle-all": "pk"}},
-                         orderable=False, exclude_from_export=True, **kwargs)
+        super().__init__(
+            accessor="pk",
+            attrs={
+                "input": {"name": "pk", "class": "form-check-input", "aria-label": _("Select row")},
+                "th__input": {"class": "form-check-input", "data-toggle-all": "pk", "aria-label": _("Select all")},
+            },
+            orderable=False, exclude_from_export=True, **kwargs,
+        )
 
 
 class MaskedColumn(tables.Column):

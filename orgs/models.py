@@ -268,7 +268,12 @@ class UserQuerySet(RestrictedQuerySet):
 
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
-    pass
+    def _create_user_object(self, username, email, password, **extra_fields):
+        user = super()._create_user_object(username, email, password, **extra_fields)
+        if password is not None:
+            # Through set_password, so the first password starts the expiry clock and enters the reuse history.
+            user.set_password(password)
+        return user
 
 
 class User(AbstractUser):

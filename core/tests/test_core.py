@@ -155,3 +155,21 @@ def test_pbkdf2_sm3_hasher_round_trip():
     assert encoded.startswith("pbkdf2_sm3$")
     assert check_password("Xy@20260101z", encoded)
     assert not check_password("Xy@20260101y", encoded)
+
+
+def test_api_session_of_an_administrator_needs_the_second_factor(settings):
+    settings.EDUSEC_REQUIRE_2FA = True
+    root, unit_a, *_ = build_test_tree()
+    admin = make_user("adm2", unit_a, ["district_admin"])
+    client = Client()
+    client.force_login(admin, backend=BACKEND)  # password only, no OTP verification
+    assert client.get("/api/orgs/units/").status_code in (401, 403)
+    settings.EDUSEC_REQUIRE_2FA = False
+    assert client.get("/api/orgs/units/").status_code == 200
+
+
+def test_create_user_starts_password_history_and_expiry_clock():
+    root, unit_a, *_ = build_test_tree()
+    user = make_user("fresh", unit_a, [])
+    assert user.password_changed_at is not None
+    assert user.password_history.count() == 1

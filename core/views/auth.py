@@ -27,6 +27,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -153,7 +154,7 @@ def otpauth_uri(device: TOTPDevice) -> str:
     return f"otpauth://totp/{label}?{params}"
 
 
-def qr_svg(data: str) -> str:
+def qr_svg(data: str, label: str = "") -> str:
     """The QR code of ``data`` as inline SVG, drawn locally (the secret never leaves the server)."""
     import qrcode
     import qrcode.image.svg
@@ -161,7 +162,7 @@ def qr_svg(data: str) -> str:
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     svg = image.to_string(encoding="unicode")
     svg = re.sub(r'\swidth="[^"]*"\sheight="[^"]*"', ' width="200" height="200"', svg, count=1)
-    return svg.replace("<svg ", '<svg role="img" class="edusec-qr" ', 1)
+    return svg.replace("<svg ", format_html('<svg role="img" aria-label="{}" class="edusec-qr" ', label), 1)
 
 
 def grouped_secret(device: TOTPDevice) -> str:
@@ -385,7 +386,8 @@ class OTPEnrollView(LoginRequiredMixin, View):
         if stage == "enrol":
             device = self.pending_device(request.user)
             uri = otpauth_uri(device)
-            context.update({"device": device, "otpauth_uri": uri, "qr_svg": mark_safe(qr_svg(uri)),
+            svg = qr_svg(uri, _("QR code for the authenticator app"))
+            context.update({"device": device, "otpauth_uri": uri, "qr_svg": mark_safe(svg),
                             "secret": grouped_secret(device)})
         return context
 

@@ -6,6 +6,7 @@ import signal
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
@@ -124,7 +125,7 @@ class Command(BaseCommand):
                     "it names this host."
                 )
             )
-        if "demo_accounts" in get_commands():
+        if "demo_accounts" in get_commands() and get_user_model().objects.filter(is_demo=True).exists():
             try:
                 call_command("demo_accounts", stdout=self.stdout)
             except Exception as exc:  # the banner must not keep the server from starting
