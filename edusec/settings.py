@@ -200,6 +200,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise expects it even before the first collectstatic
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -236,6 +237,7 @@ DJANGO_TABLES2_PAGE_RANGE = 8
 
 # Background tasks: in-process unless a broker is configured (then Celery workers on it).
 EDUSEC_BROKER_URL = env("EDUSEC_BROKER_URL")
+EDUSEC_TASK_THREADS = env_int("EDUSEC_TASK_THREADS", 4)
 CELERY_BROKER_URL = EDUSEC_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env("EDUSEC_RESULT_BACKEND", EDUSEC_BROKER_URL) or None
 CELERY_TASK_SERIALIZER = "json"
