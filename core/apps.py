@@ -7,8 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from . import checks  # noqa: F401  (deploy checks register on import)
-        from . import signals  # audit receivers for login/logout/permission changes
+        from . import (
+            checks,  # noqa: F401  (deploy checks register on import)
+            signals,  # audit receivers for login/logout/permission changes
+        )
         from .api import schema  # noqa: F401  (OpenAPI extensions register on import)
         from .roles import connect_role_sync
 

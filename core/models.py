@@ -174,6 +174,10 @@ class TaskRun(models.Model):
     message = models.TextField(_("message"), blank=True)
     result = models.JSONField(_("result"), null=True, blank=True)
     executor = models.CharField(_("executor"), max_length=20, blank=True)
+    # Who started it (None for scheduled jobs): only they may follow its progress.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -36,6 +36,7 @@ from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
+from .context import get_request
 from .models import TaskRun
 from .scheduler import periodic
 
@@ -121,7 +122,12 @@ def run_task(name_or_func: str | Callable, *args, **kwargs) -> TaskRun:
     task_name, _func = get_task(name_or_func)
     args_list, kwargs_dict = _jsonable(list(args)), _jsonable(kwargs)
     use_celery = bool(getattr(settings, "EDUSEC_BROKER_URL", ""))
-    run = TaskRun.objects.create(name=task_name, executor="celery" if use_celery else "thread")
+    request = get_request()
+    starter = getattr(request, "user", None)
+    run = TaskRun.objects.create(
+        name=task_name, executor="celery" if use_celery else "thread",
+        user=starter if starter is not None and starter.is_authenticated else None,
+    )
     run.future = None
     run.async_result = None
 

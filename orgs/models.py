@@ -85,7 +85,7 @@ class Unit(MP_Node):
 
     @property
     def export_parent(self):
-        parent = self.get_parent() if self.depth > 1 else None
+        parent = Unit.objects.get_parent(self) if self.depth > 1 else None
         return parent.code if parent is not None else ""
 
     class Meta:

@@ -34,7 +34,7 @@ def unit_detail_context(request, unit):
         UnitType(row["unit_type"]).label: row["n"]
         for row in descendants.values("unit_type").annotate(n=Count("id")).order_by("unit_type")
     }
-    ancestors = [a for a in unit.get_ancestors() if user.is_superuser or a.path.startswith(user.unit.path)]
+    ancestors = [a for a in Unit.objects.get_ancestors(unit) if user.is_superuser or a.path.startswith(user.unit.path)]
     return {
         "accountability": accountability,
         "gaps": unit.accountability_gaps(assignments),
@@ -77,7 +77,7 @@ class UnitMoveView(LoginRequiredMixin, View):
         if not form.is_valid():
             return render(request, self.template_name, {"object": unit, "form": form})
         target = form.cleaned_data["target"]
-        old_parent = unit.get_parent()
+        old_parent = Unit.objects.get_parent(unit)
         old_path = unit.path
         size = Unit.objects.filter(path__startswith=unit.path).count()
         with transaction.atomic():

@@ -195,17 +195,23 @@ def test_scheduler_starts_due_jobs_through_run_task():
 @pytest.mark.django_db
 def test_taskrun_view(client, settings):
     settings.EDUSEC_REQUIRE_2FA = False
-    run = TaskRun.objects.create(name="tests.add", state=TaskRun.State.RUNNING, progress=30, message="working")
+    owner = get_user_model().objects.create_user("taskviewer", password="Xx-12345678")
+    other = get_user_model().objects.create_user("someoneelse", password="Xx-12345678")
+    run = TaskRun.objects.create(name="tests.add", state=TaskRun.State.RUNNING, progress=30, message="working",
+                                 user=owner)
     url = reverse("core:taskrun", args=[run.pk])
 
     response = client.get(url)
     assert response.status_code == 302  # sign in first
 
-    client.force_login(get_user_model().objects.create_user("taskviewer", password="Xx-12345678"))
+    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
     response = client.get(url)
     assert response.status_code == 200
     assert response.json() == {"state": "running", "progress": 30, "message": "working"}
     assert client.get(reverse("core:taskrun", args=[run.pk + 1000])).status_code == 404
+
+    client.force_login(other, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get(url).status_code == 404  # someone else's job is not even there
 
 
 # ---- a real Celery worker -------------------------------------------------------------------------------------------

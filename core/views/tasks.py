@@ -9,9 +9,10 @@ from ..models import TaskRun
 
 
 class TaskRunView(LoginRequiredMixin, View):
-    """GET /tasks/<pk>/ → ``{"state", "progress", "message"}``. TaskRun records no owner, so any signed-in user may
-    poll any run by its id; the response says how far a job is, never what it produced."""
+    """GET /tasks/<pk>/ → ``{"state", "progress", "message"}``, for the user who started the run (404 for anyone
+    else); the response says how far a job is, never what it produced."""
 
     def get(self, request, pk):
-        run = get_object_or_404(TaskRun, pk=pk)
+        runs = TaskRun.objects.all() if request.user.is_superuser else TaskRun.objects.filter(user=request.user)
+        run = get_object_or_404(runs, pk=pk)
         return JsonResponse({"state": run.state, "progress": run.progress, "message": run.message})

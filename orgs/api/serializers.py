@@ -26,7 +26,7 @@ class UnitSerializer(ScopedModelSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        parent = instance.get_parent() if instance.depth > 1 else None
+        parent = Unit.objects.get_parent(instance) if instance.depth > 1 else None
         data["parent"] = parent.pk if parent is not None else None
         return data
 

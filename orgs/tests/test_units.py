@@ -65,7 +65,7 @@ def test_move_subtree_is_audited_and_keeps_descendants(tree):
     assert response.status_code == 302
     school_a.refresh_from_db()
     unit_b.refresh_from_db()
-    assert school_a.get_parent() == unit_b
+    assert Unit.objects.get_parent(school_a) == unit_b
     assert school_a.path.startswith(unit_b.path)
     entry = AuditEntry.objects.get(action="move", object_id=str(school_a.pk))
     assert entry.changes["parent"] == ["甲区教育局", "乙区教育局"]
