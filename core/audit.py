@@ -18,8 +18,20 @@ from .models import AuditAction, AuditChainHead, AuditEntry
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
-    "seq", "timestamp", "user_id", "username", "ip", "user_agent", "action", "result",
-    "object_type", "object_id", "object_repr", "unit_path", "changes", "prev_hash",
+    "seq",
+    "timestamp",
+    "user_id",
+    "username",
+    "ip",
+    "user_agent",
+    "action",
+    "result",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "unit_path",
+    "changes",
+    "prev_hash",
 )
 
 
@@ -42,8 +54,19 @@ def _scope_path(obj) -> str:
     return getter() if getter else ""
 
 
-def record(action, *, obj=None, user=None, changes=None, result="success", object_repr=None, unit_path=None,
-           request=None, username=None, object_type=None) -> AuditEntry:
+def record(
+    action,
+    *,
+    obj=None,
+    user=None,
+    changes=None,
+    result="success",
+    object_repr=None,
+    unit_path=None,
+    request=None,
+    username=None,
+    object_type=None,
+) -> AuditEntry:
     """Append one entry. Call inside or outside a transaction; the append is atomic and serialised."""
     request = request or get_request()
     if user is None and request is not None and getattr(request, "user", None) is not None:
@@ -80,6 +103,7 @@ def record(action, *, obj=None, user=None, changes=None, result="success", objec
 
 # ---- field snapshots and diffs -------------------------------------------------------------------------------------
 
+
 def field_value(obj, field):
     """The value of one concrete field as the audit log shows it (sensitive fields masked)."""
     value = getattr(obj, field.attname)
@@ -106,6 +130,7 @@ def diff(before: dict, after: dict) -> dict:
 
 
 # ---- verification ---------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class VerifyResult:

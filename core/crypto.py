@@ -1,8 +1,8 @@
 """国产密码 primitives used by the platform: SM3 (hash, HMAC) through OpenSSL's hashlib, SM4 through ``cryptography``.
 
 * ``sm3_hex`` chains the audit log.
-* ``EncryptedCharField`` stores sensitive personal fields (phone numbers, ID numbers) as SM4-GCM ciphertext with a random
-  nonce, so equal plaintexts never give equal ciphertexts, and tampering is detected on read.
+* ``EncryptedCharField`` stores sensitive personal fields (phone numbers, ID numbers) as SM4-GCM ciphertext with a
+  random nonce, so equal plaintexts never give equal ciphertexts, and tampering is detected on read.
 """
 
 import base64

@@ -49,8 +49,11 @@ def bulk_edit_form_for(config, user):
         field = model_form.fields[name]
         if isinstance(field, forms.BooleanField):
             # A checkbox cannot say "leave unchanged"; a three-way select can.
-            field = forms.NullBooleanField(label=field.label, required=False, widget=forms.Select(choices=[
-                ("", "---------"), ("true", _("Yes")), ("false", _("No"))]))
+            field = forms.NullBooleanField(
+                label=field.label,
+                required=False,
+                widget=forms.Select(choices=[("", "---------"), ("true", _("Yes")), ("false", _("No"))]),
+            )
         field.required = False
         if isinstance(field, forms.TypedChoiceField) or isinstance(field, forms.ChoiceField):
             choices = [c for c in field.choices if c[0] != ""]

@@ -27,6 +27,7 @@ class RequestContextMiddleware:
 
 # ---- account policy (domain.md §10) ---------------------------------------------------------------------------------
 
+
 def password_expires_at(user) -> datetime | None:
     """When the user's password expires, or None when it never does (expiry off, demo account, never tracked).
 

@@ -7,7 +7,10 @@ from .scoping import RestrictedManager
 
 
 class UnitOwned(models.Model):
-    """Base of every row that belongs to a unit. Reach such rows only through ``Model.objects.restrict(user, action)``."""
+    """Base of every row that belongs to a unit.
+
+    Reach such rows only through ``Model.objects.restrict(user, action)``.
+    """
 
     unit = models.ForeignKey(
         settings.EDUSEC_UNIT_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
@@ -82,8 +85,13 @@ class AuditEntry(models.Model):
     seq = models.PositiveBigIntegerField(_("sequence"), unique=True, editable=False)
     timestamp = models.DateTimeField(_("time"), db_index=True, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
-        related_name="+", verbose_name=_("user"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("user"),
     )
     username = models.CharField(_("username"), max_length=150, blank=True, db_index=True)
     ip = models.CharField(_("source address"), max_length=64, blank=True)

@@ -11,15 +11,25 @@ def build_navigation(request) -> list[dict]:
     if user is None or not user.is_authenticated:
         return []
     groups: dict[str, dict] = {}
-    labels = {g[0]: g for g in (MenuGroup.ORGS, MenuGroup.ASSETS, MenuGroup.MONITORING, MenuGroup.FINDINGS,
-                                 MenuGroup.NOTICES, MenuGroup.SYSTEM)}
+    labels = {
+        g[0]: g
+        for g in (
+            MenuGroup.ORGS,
+            MenuGroup.ASSETS,
+            MenuGroup.MONITORING,
+            MenuGroup.FINDINGS,
+            MenuGroup.NOTICES,
+            MenuGroup.SYSTEM,
+        )
+    }
     for config in registry.all():
         if not user.has_perm(permission_name(config.model, "view")):
             continue
         key, label, icon = config.menu_group
         group = groups.setdefault(key, {"key": key, "label": label, "icon": icon, "items": []})
-        group["items"].append({"label": config.verbose_name_plural, "url": config.url("list"),
-                               "icon": config.menu_icon})
+        group["items"].append(
+            {"label": config.verbose_name_plural, "url": config.url("list"), "icon": config.menu_icon}
+        )
     if user.has_perm("core.view_auditentry"):
         key, label, icon = MenuGroup.SYSTEM
         group = groups.setdefault(key, {"key": key, "label": label, "icon": icon, "items": []})

@@ -105,8 +105,11 @@ class ModelConfig:
             path(f"{prefix}/", generic.ObjectListView.as_view(config=self), name=f"{name}_list"),
             path(f"{prefix}/add/", generic.ObjectEditView.as_view(config=self), name=f"{name}_add"),
             path(f"{prefix}/import/", generic.ObjectImportView.as_view(config=self), name=f"{name}_import"),
-            path(f"{prefix}/import/template/", generic.ImportTemplateView.as_view(config=self),
-                 name=f"{name}_import_template"),
+            path(
+                f"{prefix}/import/template/",
+                generic.ImportTemplateView.as_view(config=self),
+                name=f"{name}_import_template",
+            ),
             path(f"{prefix}/bulk-edit/", generic.BulkEditView.as_view(config=self), name=f"{name}_bulk_edit"),
             path(f"{prefix}/bulk-delete/", generic.BulkDeleteView.as_view(config=self), name=f"{name}_bulk_delete"),
             path(f"{prefix}/<int:pk>/", generic.ObjectView.as_view(config=self), name=name),

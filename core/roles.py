@@ -40,7 +40,9 @@ ROLES: dict[str, Role] = {
     r.code: r
     for r in [
         Role("bureau_admin", _("Bureau administrator"), SYSTEM, _("Manages units, people and accounts of the bureau")),
-        Role("district_admin", _("District administrator"), SYSTEM, _("Manages units, people and accounts of a district")),
+        Role(
+            "district_admin", _("District administrator"), SYSTEM, _("Manages units, people and accounts of a district")
+        ),
         Role("security_officer", _("Security officer"), SECURITY, _("Runs security work and grants roles")),
         Role("school_cio", _("School CIO"), BUSINESS, _("Chief information officer of a school")),
         Role("school_netadmin", _("School network administrator"), BUSINESS, _("Operates a school's network")),

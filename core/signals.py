@@ -62,7 +62,11 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).select_related("unit").first()
     audit.record(
-        AuditAction.LOGIN_FAILED, user=user, username=username, request=request, result="failure",
+        AuditAction.LOGIN_FAILED,
+        user=user,
+        username=username,
+        request=request,
+        result="failure",
         unit_path=(user.unit.path if user is not None and user.unit_id else ""),
     )
 
@@ -76,7 +80,9 @@ def _groups_changed(sender, instance, action, pk_set, reverse, **kwargs):
     names = sorted(Group.objects.filter(pk__in=pk_set or []).values_list("name", flat=True))
     verb = {"post_add": "granted", "post_remove": "revoked", "post_clear": "cleared"}[action]
     audit.record(
-        AuditAction.PERMISSION, obj=instance, changes={"roles": {verb: names}},
+        AuditAction.PERMISSION,
+        obj=instance,
+        changes={"roles": {verb: names}},
         object_repr=instance.get_username(),
     )
 
@@ -89,12 +95,17 @@ def _group_permissions_changed(sender, instance, action, pk_set, reverse, **kwar
 
     codes = sorted(
         f"{app}.{code}"
-        for app, code in Permission.objects.filter(pk__in=pk_set or []).values_list("content_type__app_label",
-                                                                                     "codename")
+        for app, code in Permission.objects.filter(pk__in=pk_set or []).values_list(
+            "content_type__app_label", "codename"
+        )
     )
     verb = {"post_add": "granted", "post_remove": "revoked", "post_clear": "cleared"}[action]
-    audit.record(AuditAction.PERMISSION, obj=instance, object_repr=f"role {instance.name}",
-                 changes={"permissions": {verb: codes}})
+    audit.record(
+        AuditAction.PERMISSION,
+        obj=instance,
+        object_repr=f"role {instance.name}",
+        changes={"permissions": {verb: codes}},
+    )
 
 
 def connect_permission_audit():
@@ -102,8 +113,9 @@ def connect_permission_audit():
 
     user_model = get_user_model()
     m2m_changed.connect(_groups_changed, sender=user_model.groups.through, dispatch_uid="edusec_audit_groups")
-    m2m_changed.connect(_group_permissions_changed, sender=Group.permissions.through,
-                        dispatch_uid="edusec_audit_group_permissions")
+    m2m_changed.connect(
+        _group_permissions_changed, sender=Group.permissions.through, dispatch_uid="edusec_audit_group_permissions"
+    )
 
 
 try:
@@ -113,7 +125,11 @@ try:
     def _locked_out(sender, request, username, ip_address, **kwargs):
         user = get_user_model().objects.filter(username=username).select_related("unit").first()
         audit.record(
-            AuditAction.LOCKED_OUT, user=user, username=username or "", request=request, result="failure",
+            AuditAction.LOCKED_OUT,
+            user=user,
+            username=username or "",
+            request=request,
+            result="failure",
             unit_path=(user.unit.path if user is not None and user.unit_id else ""),
         )
 except ImportError:  # pragma: no cover - axes is a hard dependency; kept importable for tooling

@@ -15,7 +15,9 @@ class SelectColumn(tables.CheckBoxColumn):
                 "input": {"name": "pk", "class": "form-check-input", "aria-label": _("Select row")},
                 "th__input": {"class": "form-check-input", "data-toggle-all": "pk", "aria-label": _("Select all")},
             },
-            orderable=False, exclude_from_export=True, **kwargs,
+            orderable=False,
+            exclude_from_export=True,
+            **kwargs,
         )
 
 
@@ -68,5 +70,6 @@ class BaseTable(tables.Table):
 
 
 def bool_icon(value):
-    return format_html('<span class="badge bg-{}-lt">{}</span>', "green" if value else "secondary",
-                       _("Yes") if value else _("No"))
+    return format_html(
+        '<span class="badge bg-{}-lt">{}</span>', "green" if value else "secondary", _("Yes") if value else _("No")
+    )

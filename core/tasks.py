@@ -125,7 +125,8 @@ def run_task(name_or_func: str | Callable, *args, **kwargs) -> TaskRun:
     request = get_request()
     starter = getattr(request, "user", None)
     run = TaskRun.objects.create(
-        name=task_name, executor="celery" if use_celery else "thread",
+        name=task_name,
+        executor="celery" if use_celery else "thread",
         user=starter if starter is not None and starter.is_authenticated else None,
     )
     run.future = None

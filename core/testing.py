@@ -37,14 +37,21 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 def build_test_tree():
     """City → districts A and B (siblings) → one school under A. Codes are valid and fictitious."""
     unit_model = apps.get_model(settings.EDUSEC_UNIT_MODEL)
-    root = unit_model.objects.add_root(instance=unit_model(
-        name="测试市教育局", code="329900", unit_type="city", division_code="329900"))
-    unit_a = unit_model.objects.add_child(root, instance=unit_model(
-        name="甲区教育局", code="329901", unit_type="district", division_code="329901"))
-    unit_b = unit_model.objects.add_child(root, instance=unit_model(
-        name="乙区教育局", code="329902", unit_type="district", division_code="329902"))
-    school_a = unit_model.objects.add_child(unit_a, instance=unit_model(
-        name="甲区第一小学", code="2132990001", unit_type="school", school_code="2132990001", stages=["primary"]))
+    root = unit_model.objects.add_root(
+        instance=unit_model(name="测试市教育局", code="329900", unit_type="city", division_code="329900")
+    )
+    unit_a = unit_model.objects.add_child(
+        root, instance=unit_model(name="甲区教育局", code="329901", unit_type="district", division_code="329901")
+    )
+    unit_b = unit_model.objects.add_child(
+        root, instance=unit_model(name="乙区教育局", code="329902", unit_type="district", division_code="329902")
+    )
+    school_a = unit_model.objects.add_child(
+        unit_a,
+        instance=unit_model(
+            name="甲区第一小学", code="2132990001", unit_type="school", school_code="2132990001", stages=["primary"]
+        ),
+    )
     return root, unit_a, unit_b, school_a
 
 
@@ -141,8 +148,11 @@ class ModelTestCases:
         def test_create(self):
             before = self.objects_in(self.unit_a).count()
             response = self.client.post(self.url("add"), self.form_data(self.unit_a))
-            self.assertEqual(response.status_code, 302, getattr(response, "context", None) and
-                             response.context.get("form") and response.context["form"].errors)
+            self.assertEqual(
+                response.status_code,
+                302,
+                getattr(response, "context", None) and response.context.get("form") and response.context["form"].errors,
+            )
             self.assertEqual(self.objects_in(self.unit_a).count(), before + 1)
             created = self.objects_in(self.unit_a).order_by("-pk").first()
             entry = self.audit_entries("create", created).get()
@@ -313,8 +323,9 @@ class ModelTestCases:
             rows = self.import_rows(self.unit_a)
             before = self.model.objects.count()
             response = self.client.post(self.url("import"), {"file": self.workbook(rows)})
-            self.assertEqual(response.status_code, 302, response.context and [str(e) for e in
-                                                                             response.context.get("errors") or []])
+            self.assertEqual(
+                response.status_code, 302, response.context and [str(e) for e in response.context.get("errors") or []]
+            )
             self.assertEqual(self.model.objects.count(), before + len(rows))
             self.assertTrue(AuditEntry.objects.filter(action="import", result="success").exists())
 

@@ -45,7 +45,9 @@ class RowError:
     def __str__(self):
         if self.column:
             return _("Row %(row)s, column “%(column)s”: %(message)s") % {
-                "row": self.row, "column": self.column, "message": self.message,
+                "row": self.row,
+                "column": self.column,
+                "message": self.message,
             }
         return _("Row %(row)s: %(message)s") % {"row": self.row, "message": self.message}
 
@@ -84,6 +86,7 @@ def _choice_labels(field) -> list[tuple[str, str]]:
 
 # ---- template -------------------------------------------------------------------------------------------------------
 
+
 def build_template(config, user) -> Workbook:
     form = config.form(user=user)
     wb = Workbook()
@@ -113,11 +116,16 @@ def build_template(config, user) -> Workbook:
             rng = f"{quote_sheetname('_lists')}!${list_letter}$1:${list_letter}${len(options)}"
             multiple = isinstance(field, forms.MultipleChoiceField)
             dv = DataValidation(
-                type="list", formula1=rng, allow_blank=not field.required,
+                type="list",
+                formula1=rng,
+                allow_blank=not field.required,
                 showErrorMessage=not multiple,  # several stages go in one cell, separated by 、
-                errorTitle=_("Invalid value"), error=_("Choose a value from the list."),
-                promptTitle=str(field.label), prompt=_("Choose from the list") if not multiple else
-                _("Choose from the list; separate several values with 、"),
+                errorTitle=_("Invalid value"),
+                error=_("Choose a value from the list."),
+                promptTitle=str(field.label),
+                prompt=_("Choose from the list")
+                if not multiple
+                else _("Choose from the list; separate several values with 、"),
             )
             dv.showInputMessage = True
             ws.add_data_validation(dv)
@@ -140,6 +148,7 @@ def _dropdown_options(field) -> list[str]:
 
 
 # ---- import ---------------------------------------------------------------------------------------------------------
+
 
 def _cell_text(value) -> str:
     if value is None:
@@ -265,11 +274,13 @@ def _check_unique_in_file(model, form, number, seen, errors, template_form):
         first = seen.setdefault(field.name, {}).setdefault(str(value), number)
         if first != number:
             column = header_for(template_form.fields[field.name], field.name).rstrip(" *")
-            errors.append(RowError(number, column, _("Same value as row %(row)s: %(value)s") % {
-                "row": first, "value": value}))
+            errors.append(
+                RowError(number, column, _("Same value as row %(row)s: %(value)s") % {"row": first, "value": value})
+            )
 
 
 # ---- export ---------------------------------------------------------------------------------------------------------
+
 
 def export_columns(config, user) -> list[tuple[str, str]]:
     form = config.form(user=user) if config.form else None

@@ -72,8 +72,14 @@ SCHOOL_KINDS = {
 
 # Schools of each kind in every district; kindergartens and primary schools get 0–2 more at random (21–25 a district).
 DISTRICT_MIX = [
-    ("nine_year", 2), ("complete", 1), ("senior", 1), ("junior", 3), ("primary", 7), ("kindergarten", 5),
-    ("vocational", 1), ("special", 1),
+    ("nine_year", 2),
+    ("complete", 1),
+    ("senior", 1),
+    ("junior", 3),
+    ("primary", 7),
+    ("kindergarten", 5),
+    ("vocational", 1),
+    ("special", 1),
 ]
 
 # Invented name words (places, plants, virtues). Combined with a stage suffix and the fictional district.
@@ -99,16 +105,32 @@ GIVEN_CHARS = (
 
 POSITIONS = {
     # unit kind -> role -> position
-    "bureau": {"head": "局长", "leader": "副局长", "cio": "总工程师", "security_officer": "网络安全与信息化科科长",
-               "netadmin": "网络管理员"},
-    "school": {"head": "校长", "leader": "副校长", "cio": "信息中心主任", "security_officer": "网络安全管理员",
-               "netadmin": "信息技术教师"},
-    "kindergarten": {"head": "园长", "leader": "副园长", "cio": "信息化负责人", "security_officer": "网络安全管理员",
-                     "netadmin": "保教信息员"},
+    "bureau": {
+        "head": "局长",
+        "leader": "副局长",
+        "cio": "总工程师",
+        "security_officer": "网络安全与信息化科科长",
+        "netadmin": "网络管理员",
+    },
+    "school": {
+        "head": "校长",
+        "leader": "副校长",
+        "cio": "信息中心主任",
+        "security_officer": "网络安全管理员",
+        "netadmin": "信息技术教师",
+    },
+    "kindergarten": {
+        "head": "园长",
+        "leader": "副园长",
+        "cio": "信息化负责人",
+        "security_officer": "网络安全管理员",
+        "netadmin": "保教信息员",
+    },
 }
 
 
 # ---- the plan (pure data) -------------------------------------------------------------------------------------------
+
 
 @dataclass
 class PersonPlan:
@@ -188,8 +210,17 @@ def _email(role: str, unit_code: str, domain: str, n: int = 0) -> str:
     return f"{local}.{unit_code.lower()}@{domain}"
 
 
-def _people_for(unit: UnitPlan, kind: str, names: _Names, rng: random.Random, *, missing=(),
-                head_title: str | None = None, netadmins: int = 1, netadmin_mode: str = "part_time") -> list:
+def _people_for(
+    unit: UnitPlan,
+    kind: str,
+    names: _Names,
+    rng: random.Random,
+    *,
+    missing=(),
+    head_title: str | None = None,
+    netadmins: int = 1,
+    netadmin_mode: str = "part_time",
+) -> list:
     """The unit's accountable people, leaving the roles in ``missing`` unfilled."""
     positions = dict(POSITIONS[kind])
     if head_title:
@@ -199,8 +230,14 @@ def _people_for(unit: UnitPlan, kind: str, names: _Names, rng: random.Random, *,
     people = []
 
     def add(role, position, mode="", n=0):
-        person = PersonPlan(names.person(), names.mobile(), _email(role, unit.code, domain, n), position,
-                            [(role, mode)], names.appointed())
+        person = PersonPlan(
+            names.person(),
+            names.mobile(),
+            _email(role, unit.code, domain, n),
+            position,
+            [(role, mode)],
+            names.appointed(),
+        )
         people.append(person)
         return person
 
@@ -237,8 +274,14 @@ def build_region(seed: int = SEED) -> Region:
     names = _Names(rng)
     units: list[UnitPlan] = []
 
-    city = UnitPlan(CITY_CODE, f"{CITY_NAME}教育局", "市教育局", "city", division_code=CITY_CODE,
-                    address=f"{CITY_NAME}中洲区市府大道1号")
+    city = UnitPlan(
+        CITY_CODE,
+        f"{CITY_NAME}教育局",
+        "市教育局",
+        "city",
+        division_code=CITY_CODE,
+        address=f"{CITY_NAME}中洲区市府大道1号",
+    )
     city.people = _people_for(city, "bureau", names, rng, netadmin_mode="full_time", netadmins=2)
     _contact(city, names)
     units.append(city)
@@ -246,8 +289,15 @@ def build_region(seed: int = SEED) -> Region:
     used_words: dict[str, set[str]] = {}
     demo_school_code = ""
     for division, district, _prefix in DISTRICTS:
-        bureau = UnitPlan(division, f"{CITY_NAME}{district}教育局", f"{district}教育局", "district",
-                          parent_code=CITY_CODE, division_code=division, address=names.address(district))
+        bureau = UnitPlan(
+            division,
+            f"{CITY_NAME}{district}教育局",
+            f"{district}教育局",
+            "district",
+            parent_code=CITY_CODE,
+            division_code=division,
+            address=names.address(district),
+        )
         missing = ("security_officer",) if division == DISTRICT_WITHOUT_SECURITY_OFFICER else ()
         bureau.people = _people_for(bureau, "bureau", names, rng, missing=missing, netadmin_mode="full_time")
         _contact(bureau, names)
@@ -271,8 +321,16 @@ def build_region(seed: int = SEED) -> Region:
                     name, short = f"{CITY_NAME}{place}{word}{kind.suffix}", f"{word}{kind.suffix}"
                 else:
                     name, short = f"{CITY_NAME}{district}{kind.suffix}", f"{district}{kind.suffix}"
-                school = UnitPlan(school_code, name, short, "school", parent_code=division, school_code=school_code,
-                                  stages=list(kind.stages), address=names.address(district))
+                school = UnitPlan(
+                    school_code,
+                    name,
+                    short,
+                    "school",
+                    parent_code=division,
+                    school_code=school_code,
+                    stages=list(kind.stages),
+                    address=names.address(district),
+                )
                 is_demo_school = not demo_school_code and kind_key == "nine_year"
                 if is_demo_school:
                     demo_school_code = school_code
@@ -283,7 +341,11 @@ def build_region(seed: int = SEED) -> Region:
                     missing = tuple(rng.sample(roles, rng.choice((1, 1, 2))))
                 large = kind_key in ("senior", "complete", "vocational", "specialised", "nine_year")
                 school.people = _people_for(
-                    school, "kindergarten" if kind_key == "kindergarten" else "school", names, rng, missing=missing,
+                    school,
+                    "kindergarten" if kind_key == "kindergarten" else "school",
+                    names,
+                    rng,
+                    missing=missing,
                     netadmins=2 if large and rng.random() < 0.5 else 1,
                     netadmin_mode="full_time" if large else "part_time",
                 )
@@ -291,8 +353,7 @@ def build_region(seed: int = SEED) -> Region:
                 units.append(school)
 
     for code, name, short, head_title in AFFILIATED:
-        unit = UnitPlan(code, name, short, "affiliated", parent_code=CITY_CODE,
-                        address=names.address("中洲区"))
+        unit = UnitPlan(code, name, short, "affiliated", parent_code=CITY_CODE, address=names.address("中洲区"))
         unit.people = _people_for(unit, "bureau", names, rng, head_title=head_title, netadmin_mode="full_time")
         _contact(unit, names)
         units.append(unit)
@@ -318,8 +379,7 @@ def build_region(seed: int = SEED) -> Region:
         DemoAccount("school_participant", "participant", demo_school_code),
     ]
     accounts = [
-        a if a.person_role else DemoAccount(a.username, a.role, a.unit_code, full_name=names.person())
-        for a in accounts
+        a if a.person_role else DemoAccount(a.username, a.role, a.unit_code, full_name=names.person()) for a in accounts
     ]
     _check(units)
     return Region(units, accounts, demo_school_code)
@@ -338,6 +398,7 @@ def _check(units):
 
 
 # ---- loading --------------------------------------------------------------------------------------------------------
+
 
 def is_loaded() -> bool:
     from .models import Unit
@@ -374,15 +435,23 @@ def load(seed: int = SEED) -> dict | None:
     units: dict[str, Unit] = {}
     for plan in region.units:
         unit = Unit(
-            code=plan.code, name=plan.name, short_name=plan.short_name, unit_type=plan.unit_type,
-            division_code=plan.division_code, school_code=plan.school_code, stages=list(plan.stages),
-            address=plan.address, contact_name=plan.contact_name, contact_phone=plan.contact_phone,
+            code=plan.code,
+            name=plan.name,
+            short_name=plan.short_name,
+            unit_type=plan.unit_type,
+            division_code=plan.division_code,
+            school_code=plan.school_code,
+            stages=list(plan.stages),
+            address=plan.address,
+            contact_name=plan.contact_name,
+            contact_phone=plan.contact_phone,
         )
         parent = units.get(plan.parent_code)
         unit._parent_for_validation = parent
         unit.full_clean(exclude=["path", "depth", "numchild"])
-        units[plan.code] = Unit.objects.add_root(instance=unit) if parent is None else Unit.objects.add_child(
-            parent, instance=unit)
+        units[plan.code] = (
+            Unit.objects.add_root(instance=unit) if parent is None else Unit.objects.add_child(parent, instance=unit)
+        )
 
     people, duties = [], []
     holders: dict[tuple[str, str], Person] = {}
@@ -394,8 +463,9 @@ def load(seed: int = SEED) -> dict | None:
             people.append(person)
             for role, mode in p.roles:
                 holders.setdefault((plan.code, role), person)
-                duty = Accountability(unit=unit, person=person, role=role, netadmin_mode=mode,
-                                      appointed_on=p.appointed_on)
+                duty = Accountability(
+                    unit=unit, person=person, role=role, netadmin_mode=mode, appointed_on=p.appointed_on
+                )
                 duty.full_clean(exclude=["unit", "person"], validate_unique=False, validate_constraints=False)
                 duties.append(duty)
     Person.objects.bulk_create(people, batch_size=500)
@@ -412,9 +482,14 @@ def load(seed: int = SEED) -> dict | None:
         unit = units[account.unit_code]
         person = holders.get((account.unit_code, account.person_role)) if account.person_role else None
         user = User(
-            username=account.username, unit=unit, full_name=person.name if person else account.full_name,
-            person=person, email=f"{account.username.replace('_', '-')}@{BUREAU_DOMAIN}", is_demo=True,
-            password=encoded, password_changed_at=now,
+            username=account.username,
+            unit=unit,
+            full_name=person.name if person else account.full_name,
+            person=person,
+            email=f"{account.username.replace('_', '-')}@{BUREAU_DOMAIN}",
+            is_demo=True,
+            password=encoded,
+            password_changed_at=now,
         )
         user.full_clean(exclude=["password", "unit", "person"])
         user.save()
@@ -430,8 +505,7 @@ def load(seed: int = SEED) -> dict | None:
         "accountabilities": len(duties),
         "accounts": len(region.accounts),
     }
-    record(AuditAction.IMPORT, object_repr=f"demo region {CITY_NAME}", unit_path=units[CITY_CODE].path,
-           changes=counts)
+    record(AuditAction.IMPORT, object_repr=f"demo region {CITY_NAME}", unit_path=units[CITY_CODE].path, changes=counts)
     return counts
 
 
@@ -449,12 +523,14 @@ def demo_accounts() -> list[dict]:
     rows = []
     for user in users:
         codes = sorted(g.name for g in user.groups.all())
-        rows.append({
-            "username": user.username,
-            "password": DEMO_PASSWORD,
-            "role": ",".join(codes),
-            "role_label": "、".join(str(ROLES[c].label) if c in ROLES else c for c in codes),
-            "unit_code": user.unit.code if user.unit_id else "",
-            "unit_name": user.unit.name if user.unit_id else "",
-        })
+        rows.append(
+            {
+                "username": user.username,
+                "password": DEMO_PASSWORD,
+                "role": ",".join(codes),
+                "role_label": "、".join(str(ROLES[c].label) if c in ROLES else c for c in codes),
+                "unit_code": user.unit.code if user.unit_id else "",
+                "unit_name": user.unit.name if user.unit_id else "",
+            }
+        )
     return rows

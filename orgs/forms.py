@@ -13,7 +13,9 @@ class UnitForm(ScopedModelForm):
     """Create a unit under a parent in the user's subtree, or edit one. Moving is a separate, audited action."""
 
     parent = forms.ModelChoiceField(
-        queryset=Unit.objects.all(), label=_("Parent unit"), to_field_name=None,
+        queryset=Unit.objects.all(),
+        label=_("Parent unit"),
+        to_field_name=None,
         help_text=_("The unit this one reports to"),
     )
     stages = forms.MultipleChoiceField(
@@ -23,8 +25,19 @@ class UnitForm(ScopedModelForm):
     class Meta:
         model = Unit
         fields = [
-            "parent", "name", "short_name", "unit_type", "code", "division_code", "school_code", "stages",
-            "address", "contact_name", "contact_phone", "status", "remarks",
+            "parent",
+            "name",
+            "short_name",
+            "unit_type",
+            "code",
+            "division_code",
+            "school_code",
+            "stages",
+            "address",
+            "contact_name",
+            "contact_phone",
+            "status",
+            "remarks",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -45,8 +58,10 @@ class UnitForm(ScopedModelForm):
             parent = self.cleaned_data["parent"]
             if parent.division_code and self.cleaned_data.get("division_code"):
                 if not self.cleaned_data["division_code"].startswith(_division_prefix(parent.division_code)):
-                    self.add_error("division_code", _("The division code must lie within the parent's (%(code)s)")
-                                   % {"code": parent.division_code})
+                    self.add_error(
+                        "division_code",
+                        _("The division code must lie within the parent's (%(code)s)") % {"code": parent.division_code},
+                    )
         super()._post_clean()
 
     def save(self, commit=True):
@@ -79,9 +94,7 @@ class UnitMoveForm(forms.Form):
     def __init__(self, *args, unit=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.unit = unit
-        self.fields["target"].queryset = Unit.objects.restrict(user, "change").exclude(
-            path__startswith=unit.path
-        )
+        self.fields["target"].queryset = Unit.objects.restrict(user, "change").exclude(path__startswith=unit.path)
 
 
 class PersonForm(ScopedModelForm):
@@ -95,7 +108,8 @@ class PersonForm(ScopedModelForm):
             # Never echo the stored number into the page; leaving the field blank keeps it.
             self.initial["phone"] = ""
             self.fields["phone"].help_text = _("Stored (%(masked)s); leave blank to keep it") % {
-                "masked": _masked(self.instance.phone)}
+                "masked": _masked(self.instance.phone)
+            }
 
     def clean_phone(self):
         value = self.cleaned_data.get("phone", "")
@@ -136,7 +150,8 @@ class UserForm(ScopedModelForm):
             if self.instance.phone:
                 self.initial["phone"] = ""
                 self.fields["phone"].help_text = _("Stored (%(masked)s); leave blank to keep it") % {
-                    "masked": _masked(self.instance.phone)}
+                    "masked": _masked(self.instance.phone)
+                }
         else:
             self.fields["password1"].required = True
             self.fields["password2"].required = True
@@ -155,8 +170,11 @@ class UserForm(ScopedModelForm):
             if p1 and p2 and p1 != p2:
                 self.add_error("password2", _("The two passwords differ"))
             elif p1:
-                probe = User(username=cleaned.get("username", ""), full_name=cleaned.get("full_name", ""),
-                             email=cleaned.get("email", ""))
+                probe = User(
+                    username=cleaned.get("username", ""),
+                    full_name=cleaned.get("full_name", ""),
+                    email=cleaned.get("email", ""),
+                )
                 try:
                     password_validation.validate_password(p1, probe)
                 except forms.ValidationError as exc:

@@ -61,7 +61,10 @@ class Unit(MP_Node):
     name = models.CharField(_("name"), max_length=100)
     short_name = models.CharField(_("short name"), max_length=50, blank=True)
     code = models.CharField(
-        _("unit code"), max_length=32, unique=True, blank=True,  # blank in forms: clean() fills the default
+        _("unit code"),
+        max_length=32,
+        unique=True,
+        blank=True,  # blank in forms: clean() fills the default
         help_text=_("Unique code of the unit; defaults to the school identification code or the division code"),
     )
     unit_type = models.CharField(_("unit type"), max_length=20, choices=UnitType.choices)
@@ -133,9 +136,10 @@ class Unit(MP_Node):
             err = validators.division_code_error(self.division_code)
             if err:
                 errors["division_code"] = err
-            elif self.unit_type in BUREAU_LEVEL and validators.division_level(self.division_code) != BUREAU_LEVEL[
-                self.unit_type
-            ]:
+            elif (
+                self.unit_type in BUREAU_LEVEL
+                and validators.division_level(self.division_code) != BUREAU_LEVEL[self.unit_type]
+            ):
                 errors["division_code"] = _("The division code's level does not match the unit type")
         elif self.unit_type in BUREAU_TYPES:
             errors["division_code"] = _("A bureau needs its division code")
@@ -227,7 +231,10 @@ class Accountability(UnitOwned):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="duties", verbose_name=_("person"))
     role = models.CharField(_("accountable role"), max_length=20, choices=AccountableRole.choices)
     netadmin_mode = models.CharField(
-        _("full- or part-time"), max_length=10, choices=NetadminMode.choices, blank=True,
+        _("full- or part-time"),
+        max_length=10,
+        choices=NetadminMode.choices,
+        blank=True,
         help_text=_("Only for network administrators"),
     )
     appointed_on = models.DateField(_("appointed on"), null=True, blank=True)

@@ -21,8 +21,23 @@ class UnitTable(BaseTable):
 
     class Meta(BaseTable.Meta):
         model = Unit
-        fields = ("select", "name", "short_name", "code", "unit_type", "parent", "division_code", "school_code",
-                  "stages", "status", "contact_name", "contact_phone", "address", "numchild", "updated_at")
+        fields = (
+            "select",
+            "name",
+            "short_name",
+            "code",
+            "unit_type",
+            "parent",
+            "division_code",
+            "school_code",
+            "stages",
+            "status",
+            "contact_name",
+            "contact_phone",
+            "address",
+            "numchild",
+            "updated_at",
+        )
         default_columns = ("name", "code", "unit_type", "parent", "school_code", "stages", "status")
 
     def __init__(self, data, *args, **kwargs):

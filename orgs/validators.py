@@ -4,8 +4,40 @@ from django.utils.translation import gettext_lazy as _
 
 # GB/T 2260 province-level codes (the first two digits of every division code).
 PROVINCE_CODES = {
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
-    "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "21",
+    "22",
+    "23",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "41",
+    "42",
+    "43",
+    "44",
+    "45",
+    "46",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "61",
+    "62",
+    "63",
+    "64",
+    "65",
+    "71",
+    "81",
+    "82",
 }
 
 # School identification code (学校标识码) type prefixes.
@@ -63,7 +95,6 @@ def school_code_error(code: str, division_code: str = "") -> str | None:
         return str(_("%(pp)s is not a province-level code") % {"pp": code[2:4]})
     if division_code and code[2:4] != division_code[:2]:
         return str(
-            _("Province digits %(pp)s do not match the division code %(dc)s")
-            % {"pp": code[2:4], "dc": division_code}
+            _("Province digits %(pp)s do not match the division code %(dc)s") % {"pp": code[2:4], "dc": division_code}
         )
     return None

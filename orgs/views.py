@@ -25,9 +25,7 @@ def unit_detail_context(request, unit):
     by_role = {}
     for a in assignments:
         by_role.setdefault(a.role, []).append(a)
-    accountability = [
-        {"role": role, "assignments": by_role.get(role.value, [])} for role in AccountableRole
-    ]
+    accountability = [{"role": role, "assignments": by_role.get(role.value, [])} for role in AccountableRole]
     children = Unit.objects.restrict(user, "view").filter(path__startswith=unit.path, depth=unit.depth + 1)
     descendants = Unit.objects.restrict(user, "view").filter(path__startswith=unit.path).exclude(pk=unit.pk)
     type_counts = {
@@ -83,11 +81,19 @@ class UnitMoveView(LoginRequiredMixin, View):
         with transaction.atomic():
             Unit.objects.move(unit, target, "last-child")
             unit.refresh_from_db()
-            audit.record(AuditAction.MOVE, obj=unit, changes={
-                "parent": [str(old_parent), str(target)], "path": [old_path, unit.path], "subtree_size": size,
-            })
-        messages.success(request, _("Moved %(unit)s (with %(n)d units) under %(target)s")
-                         % {"unit": unit, "n": size, "target": target})
+            audit.record(
+                AuditAction.MOVE,
+                obj=unit,
+                changes={
+                    "parent": [str(old_parent), str(target)],
+                    "path": [old_path, unit.path],
+                    "subtree_size": size,
+                },
+            )
+        messages.success(
+            request,
+            _("Moved %(unit)s (with %(n)d units) under %(target)s") % {"unit": unit, "n": size, "target": target},
+        )
         return HttpResponseRedirect(unit.get_absolute_url())
 
 
@@ -139,8 +145,12 @@ class UserSetPasswordView(LoginRequiredMixin, View):
             with transaction.atomic():
                 target.set_password(form.cleaned_data["password1"])
                 target.save()
-                audit.record(AuditAction.PASSWORD, obj=target, object_repr=target.username,
-                             changes={"set_by": request.user.username})
+                audit.record(
+                    AuditAction.PASSWORD,
+                    obj=target,
+                    object_repr=target.username,
+                    changes={"set_by": request.user.username},
+                )
             messages.success(request, _("Password of %(user)s changed") % {"user": target})
             return HttpResponseRedirect(target.get_absolute_url())
         return render(request, self.template_name, {"object": target, "form": form})

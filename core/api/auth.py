@@ -37,7 +37,10 @@ class TokenRequestSerializer(serializers.Serializer):
         label=gettext_lazy("password"), max_length=4096, trim_whitespace=False, style={"input_type": "password"}
     )
     otp_token = serializers.RegexField(
-        r"^\s*\d{6,8}\s*$", required=False, allow_blank=True, label=gettext_lazy("one-time code"),
+        r"^\s*\d{6,8}\s*$",
+        required=False,
+        allow_blank=True,
+        label=gettext_lazy("one-time code"),
         help_text=gettext_lazy("Current code from the authenticator app; required for accounts with a second factor."),
     )
 
@@ -83,13 +86,18 @@ class ObtainTokenView(APIView):
             429: OpenApiResponse(_detail, description="The account is locked after too many failures."),
         },
         examples=[
-            OpenApiExample("Password only", value={"username": "cio01", "password": "********"},
-                           request_only=True),
-            OpenApiExample("With second factor",
-                           value={"username": "secadmin", "password": "********", "otp_token": "123456"},
-                           request_only=True),
-            OpenApiExample("Issued", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "expires_in": 43200},
-                           response_only=True, status_codes=["200"]),
+            OpenApiExample("Password only", value={"username": "cio01", "password": "********"}, request_only=True),
+            OpenApiExample(
+                "With second factor",
+                value={"username": "secadmin", "password": "********", "otp_token": "123456"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Issued",
+                value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "expires_in": 43200},
+                response_only=True,
+                status_codes=["200"],
+            ),
         ],
     )
     def post(self, request):
@@ -111,8 +119,12 @@ class ObtainTokenView(APIView):
         device = confirmed_device(user)
         if device is None and requires_second_factor(user):
             return Response(
-                {"detail": _("Your role requires two-factor authentication. Set up an authenticator app on your "
-                             "account page in the web interface first.")},
+                {
+                    "detail": _(
+                        "Your role requires two-factor authentication. Set up an authenticator app on your "
+                        "account page in the web interface first."
+                    )
+                },
                 status=status.HTTP_403_FORBIDDEN,
             )
         if device is not None:
@@ -125,11 +137,16 @@ class ObtainTokenView(APIView):
             if is_locked(http_request, user.get_username()):
                 return Response({"detail": lockout_message(http_request)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             if not verify_device_token(device, token):
-                audit.record(AuditAction.OTP, user=user, request=http_request, result="failure",
-                             object_repr=user.get_username(), changes={"event": "api_code_rejected"})
+                audit.record(
+                    AuditAction.OTP,
+                    user=user,
+                    request=http_request,
+                    result="failure",
+                    object_repr=user.get_username(),
+                    changes={"event": "api_code_rejected"},
+                )
                 if count_failed_attempt(http_request, user.get_username()):
-                    return Response({"detail": lockout_message(http_request)},
-                                    status=status.HTTP_429_TOO_MANY_REQUESTS)
+                    return Response({"detail": lockout_message(http_request)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
                 return Response({"otp_token": [_("The code is not valid.")]}, status=status.HTTP_400_BAD_REQUEST)
 
         Token.objects.filter(user=user).delete()

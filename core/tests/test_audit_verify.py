@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def entries():
     """A few audited changes (create unit, create person, edit person, plus one explicit entry)."""
-    unit = Unit.objects.add_root(instance=Unit(name="测试市教育局", code="329900", unit_type="city",
-                                              division_code="329900"))
+    unit = Unit.objects.add_root(
+        instance=Unit(name="测试市教育局", code="329900", unit_type="city", division_code="329900")
+    )
     person = Person.objects.create(unit=unit, name="张三", phone="13900000001", email="zs@edu.example")
     person.position = "局长"
     person.save()

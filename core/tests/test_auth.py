@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 
 # ---- fixtures and helpers --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def _policy(settings):
     """The defaults of domain.md §10, independent of the environment the tests run in; tokens never throttle."""
@@ -103,6 +104,7 @@ def signed_in_user_id(client):
 
 
 # ---- sign-in ---------------------------------------------------------------------------------------------------------
+
 
 def test_login_page_renders(client):
     response = client.get(LOGIN)
@@ -215,6 +217,7 @@ def test_inactive_user_cannot_sign_in(client, make_user):
 
 # ---- sign-out --------------------------------------------------------------------------------------------------------
 
+
 def test_logout_is_post_only_audited_and_clears_the_session(client, make_user):
     make_user("cio01", "school_cio")
     login(client, "cio01")
@@ -232,9 +235,11 @@ def test_logout_is_post_only_audited_and_clears_the_session(client, make_user):
 
 # ---- password policy -------------------------------------------------------------------------------------------------
 
+
 def change_password(client, old, new):
-    return client.post(reverse("core:password_change"),
-                       {"old_password": old, "new_password1": new, "new_password2": new})
+    return client.post(
+        reverse("core:password_change"), {"old_password": old, "new_password1": new, "new_password2": new}
+    )
 
 
 def test_password_policy(client, make_user):
@@ -319,6 +324,7 @@ def test_password_expiry_edge_cases(client, make_user, settings):
 
 # ---- idle timeout ----------------------------------------------------------------------------------------------------
 
+
 def test_idle_timeout_settings():
     assert settings.SESSION_COOKIE_AGE == settings.EDUSEC_IDLE_TIMEOUT_MINUTES * 60
     assert settings.SESSION_SAVE_EVERY_REQUEST is True
@@ -331,8 +337,11 @@ def test_idle_session_is_rejected(client, make_user):
     session = Session.objects.get(session_key=client.session.session_key)
     # Every request slides the expiry: it lies one idle period after the last request.
     remaining = session.expire_date - timezone.now()
-    assert timedelta(seconds=settings.SESSION_COOKIE_AGE - 60) < remaining <= timedelta(
-        seconds=settings.SESSION_COOKIE_AGE)
+    assert (
+        timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+        < remaining
+        <= timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    )
 
     # No request for longer than the idle timeout.
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
@@ -341,6 +350,7 @@ def test_idle_session_is_rejected(client, make_user):
 
 
 # ---- second factor ---------------------------------------------------------------------------------------------------
+
 
 def test_administrator_must_enrol_then_sign_in_with_code(client, make_user):
     user = make_user("sec01", "security_officer")
@@ -410,8 +420,7 @@ def test_wrong_codes_lock_the_account(client, make_user):
     user = make_user("sec01", "security_officer")
     device = enrolled_device(user)
     login(client, "sec01")
-    statuses = [client.post(reverse("core:login_otp"), {"token": wrong_token(device)}).status_code
-                for _ in range(5)]
+    statuses = [client.post(reverse("core:login_otp"), {"token": wrong_token(device)}).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
     assert entries("locked_out", "sec01").exists()
     # Locked: the right password and code do not get in.
@@ -514,8 +523,9 @@ TOKEN_URL = "/api/auth/token/"
 
 
 def api_token(client, username, password=PASSWORD, **extra):
-    return client.post(TOKEN_URL, {"username": username, "password": password, **extra},
-                       content_type="application/json")
+    return client.post(
+        TOKEN_URL, {"username": username, "password": password, **extra}, content_type="application/json"
+    )
 
 
 def test_api_token_authenticates(client, make_user):

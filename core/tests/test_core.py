@@ -145,7 +145,9 @@ def test_changing_a_roles_permissions_is_audited():
     roles.sync_roles()  # the code's matrix wins again, and that is audited too
     assert not group.permissions.filter(pk=perm.pk).exists()
     entry = AuditEntry.objects.filter(action="permission", object_type="auth.group").latest("seq")
-    assert entry.changes["permissions"] == {"revoked": ["orgs.view_person"]} or "cleared" in entry.changes["permissions"]
+    assert (
+        entry.changes["permissions"] == {"revoked": ["orgs.view_person"]} or "cleared" in entry.changes["permissions"]
+    )
 
 
 def test_pbkdf2_sm3_hasher_round_trip():

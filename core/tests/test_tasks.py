@@ -197,8 +197,9 @@ def test_taskrun_view(client, settings):
     settings.EDUSEC_REQUIRE_2FA = False
     owner = get_user_model().objects.create_user("taskviewer", password="Xx-12345678")
     other = get_user_model().objects.create_user("someoneelse", password="Xx-12345678")
-    run = TaskRun.objects.create(name="tests.add", state=TaskRun.State.RUNNING, progress=30, message="working",
-                                 user=owner)
+    run = TaskRun.objects.create(
+        name="tests.add", state=TaskRun.State.RUNNING, progress=30, message="working", user=owner
+    )
     url = reverse("core:taskrun", args=[run.pk])
 
     response = client.get(url)

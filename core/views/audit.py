@@ -20,8 +20,9 @@ class AuditFilterSet(django_filters.FilterSet):
     action = django_filters.MultipleChoiceFilter(choices=AuditAction.choices, label=_("action"))
     username = django_filters.CharFilter(lookup_expr="icontains", label=_("username"))
     object_type = django_filters.CharFilter(lookup_expr="icontains", label=_("object type"))
-    result = django_filters.ChoiceFilter(choices=[("success", _("Success")), ("failure", _("Failure"))],
-                                         label=_("result"))
+    result = django_filters.ChoiceFilter(
+        choices=[("success", _("Success")), ("failure", _("Failure"))], label=_("result")
+    )
     ip = django_filters.CharFilter(lookup_expr="startswith", label=_("source address"))
     since = django_filters.DateTimeFilter(field_name="timestamp", lookup_expr="gte", label=_("From"))
     until = django_filters.DateTimeFilter(field_name="timestamp", lookup_expr="lte", label=_("Until"))
@@ -74,20 +75,52 @@ class AuditListView(AuditAccessMixin, View):
         RequestConfig(request, paginate={"per_page": 50}).configure(table)
         query = request.GET.copy()
         query.pop("page", None)
-        return render(request, self.template_name, {
-            "table": table, "filter_form": filterset.form, "querystring": query.urlencode(),
-        })
+        return render(
+            request,
+            self.template_name,
+            {
+                "table": table,
+                "filter_form": filterset.form,
+                "querystring": query.urlencode(),
+            },
+        )
 
     def export(self, rows, fmt):
-        header = ["#", str(_("time")), str(_("username")), str(_("source address")), str(_("action")),
-                  str(_("result")), str(_("object type")), str(_("object ID")), str(_("object")), str(_("changes")),
-                  "hash"]
+        header = [
+            "#",
+            str(_("time")),
+            str(_("username")),
+            str(_("source address")),
+            str(_("action")),
+            str(_("result")),
+            str(_("object type")),
+            str(_("object ID")),
+            str(_("object")),
+            str(_("changes")),
+            "hash",
+        ]
         data = [header]
         for e in rows.order_by("seq")[:100000]:
-            data.append([e.seq, timezone.localtime(e.timestamp).isoformat(), e.username, e.ip, e.get_action_display(),
-                         e.result, e.object_type, e.object_id, e.object_repr, str(e.changes), e.hash])
-        audit.record(AuditAction.EXPORT, object_repr=f"audit log ({len(data) - 1})",
-                     changes={"model": "core.auditentry", "format": fmt, "rows": len(data) - 1})
+            data.append(
+                [
+                    e.seq,
+                    timezone.localtime(e.timestamp).isoformat(),
+                    e.username,
+                    e.ip,
+                    e.get_action_display(),
+                    e.result,
+                    e.object_type,
+                    e.object_id,
+                    e.object_repr,
+                    str(e.changes),
+                    e.hash,
+                ]
+            )
+        audit.record(
+            AuditAction.EXPORT,
+            object_repr=f"audit log ({len(data) - 1})",
+            changes={"model": "core.auditentry", "format": fmt, "rows": len(data) - 1},
+        )
         if fmt == "xlsx":
             body = xlsx.write_xlsx(data, "audit")
             ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

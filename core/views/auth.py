@@ -51,6 +51,7 @@ TOTP_ISSUER = "EduSec"
 
 # ---- helpers ---------------------------------------------------------------------------------------------------------
 
+
 def safe_next(request, candidate=None) -> str | None:
     """The ``next`` target if it stays on this site, else None."""
     target = candidate if candidate is not None else (request.POST.get("next") or request.GET.get("next"))
@@ -106,7 +107,8 @@ def lockout_response(request, credentials=None, *args, **kwargs):
     username = (credentials or {}).get("username", "") if isinstance(credentials, dict) else ""
     form = LoginForm(django_request, initial={"username": username})
     return render(
-        django_request, "core/login.html",
+        django_request,
+        "core/login.html",
         {"form": form, "error": message, "locked": True, "next": safe_next(django_request) or ""},
         status=429,
     )
@@ -116,9 +118,7 @@ def count_failed_attempt(request, username: str) -> bool:
     """Count a failed second factor against the account as axes counts a wrong password. True when now locked."""
     from axes.handlers.proxy import AxesProxyHandler
 
-    AxesProxyHandler.user_login_failed(
-        sender=__name__, credentials={"username": username}, request=request
-    )
+    AxesProxyHandler.user_login_failed(sender=__name__, credentials={"username": username}, request=request)
     return bool(getattr(request, "axes_locked_out", False))
 
 
@@ -144,13 +144,15 @@ def verify_device_token(device: TOTPDevice, token: str) -> bool:
 def otpauth_uri(device: TOTPDevice) -> str:
     issuer = (getattr(settings, "OTP_TOTP_ISSUER", None) or TOTP_ISSUER).replace(":", "")
     label = quote(f"{issuer}:{device.user.get_username()}")
-    params = urlencode({
-        "secret": b32encode(device.bin_key).decode("ascii").rstrip("="),
-        "issuer": issuer,
-        "algorithm": "SHA1",
-        "digits": device.digits,
-        "period": device.step,
-    })
+    params = urlencode(
+        {
+            "secret": b32encode(device.bin_key).decode("ascii").rstrip("="),
+            "issuer": issuer,
+            "algorithm": "SHA1",
+            "digits": device.digits,
+            "period": device.step,
+        }
+    )
     return f"otpauth://totp/{label}?{params}"
 
 
@@ -167,10 +169,11 @@ def qr_svg(data: str, label: str = "") -> str:
 
 def grouped_secret(device: TOTPDevice) -> str:
     secret = b32encode(device.bin_key).decode("ascii").rstrip("=")
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 # ---- forms -----------------------------------------------------------------------------------------------------------
+
 
 class LoginForm(AuthenticationForm):
     """Username and password; ``authenticate`` (and so axes) runs in ``clean``."""
@@ -183,11 +186,16 @@ class LoginForm(AuthenticationForm):
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label=gettext_lazy("One-time code"), max_length=12,
-        widget=forms.TextInput(attrs={
-            "autocomplete": "one-time-code", "inputmode": "numeric",
-            "pattern": "[0-9 ]*", "autofocus": True,
-        }),
+        label=gettext_lazy("One-time code"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 ]*",
+                "autofocus": True,
+            }
+        ),
         help_text=gettext_lazy("The 6-digit code shown by your authenticator app."),
     )
 
@@ -199,6 +207,7 @@ class TokenForm(forms.Form):
 
 
 # ---- sign-in ---------------------------------------------------------------------------------------------------------
+
 
 class LoginView(View):
     template_name = "core/login.html"
@@ -227,7 +236,10 @@ class LoginView(View):
             # Password right; the session is not signed in until the code is checked.
             request.session.cycle_key()
             request.session[PENDING_SESSION_KEY] = {
-                "user_id": user.pk, "backend": user.backend, "next": target, "at": int(time.time()),
+                "user_id": user.pk,
+                "backend": user.backend,
+                "next": target,
+                "at": int(time.time()),
             }
             return redirect("core:login_otp")
         auth_login(request, user)
@@ -255,8 +267,9 @@ class OTPVerifyView(View):
     template_name = "core/login_otp.html"
 
     def render(self, request, form, user, status=200):
-        return render(request, self.template_name, {"form": form, "pending_username": user.get_username()},
-                      status=status)
+        return render(
+            request, self.template_name, {"form": form, "pending_username": user.get_username()}, status=status
+        )
 
     def get(self, request):
         pending = pending_user(request)
@@ -285,8 +298,14 @@ class OTPVerifyView(View):
             otp_login(request, device)
             return HttpResponseRedirect(safe_next(request, target) or _home())
 
-        audit.record(AuditAction.OTP, user=user, request=request, result="failure", object_repr=username,
-                     changes={"event": "login_code_rejected"})
+        audit.record(
+            AuditAction.OTP,
+            user=user,
+            request=request,
+            result="failure",
+            object_repr=username,
+            changes={"event": "login_code_rejected"},
+        )
         if count_failed_attempt(request, username):
             return lockout_response(request, {"username": username})
         if form.is_valid():
@@ -306,6 +325,7 @@ class LogoutView(View):
 
 # ---- the user's own account ------------------------------------------------------------------------------------------
 
+
 class AccountView(LoginRequiredMixin, TemplateView):
     template_name = "core/account.html"
 
@@ -319,8 +339,10 @@ class AccountView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             account=user,
             unit=user.unit if user.unit_id else None,
-            roles=[{"code": r.code, "label": r.label, "duty": DUTY_LABELS[r.duty],
-                    "is_administrator": r.is_administrator} for r in roles],
+            roles=[
+                {"code": r.code, "label": r.label, "duty": DUTY_LABELS[r.duty], "is_administrator": r.is_administrator}
+                for r in roles
+            ],
             last_login=user.last_login,
             password_changed_at=changed,
             password_age_days=(now - changed).days if changed else None,
@@ -387,8 +409,9 @@ class OTPEnrollView(LoginRequiredMixin, View):
             device = self.pending_device(request.user)
             uri = otpauth_uri(device)
             svg = qr_svg(uri, _("QR code for the authenticator app"))
-            context.update({"device": device, "otpauth_uri": uri, "qr_svg": mark_safe(svg),
-                            "secret": grouped_secret(device)})
+            context.update(
+                {"device": device, "otpauth_uri": uri, "qr_svg": mark_safe(svg), "secret": grouped_secret(device)}
+            )
         return context
 
     def stage(self, request, current) -> str:
@@ -422,8 +445,12 @@ class OTPEnrollView(LoginRequiredMixin, View):
             TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             request.session.pop(REENROL_SESSION_KEY, None)
             otp_login(request, device)
-            audit.record(AuditAction.OTP, user=user, object_repr=user.get_username(),
-                         changes={"event": "enrolled", "replaced": current is not None})
+            audit.record(
+                AuditAction.OTP,
+                user=user,
+                object_repr=user.get_username(),
+                changes={"event": "enrolled", "replaced": current is not None},
+            )
             messages.success(request, _("Two-factor authentication is now active for your account."))
             return HttpResponseRedirect(safe_next(request) or _home())
         self.reject(request, form, "enrolment_code_rejected")
@@ -432,12 +459,18 @@ class OTPEnrollView(LoginRequiredMixin, View):
     @staticmethod
     def reject(request, form, event):
         if form.is_valid():
-            audit.record(AuditAction.OTP, result="failure", object_repr=request.user.get_username(),
-                         changes={"event": event})
+            audit.record(
+                AuditAction.OTP, result="failure", object_repr=request.user.get_username(), changes={"event": event}
+            )
             form.add_error("token", _("The code is not valid. Check the time on your phone and try again."))
 
 
 __all__ = [
-    "LoginView", "OTPVerifyView", "LogoutView", "AccountView", "PasswordChangeView", "OTPEnrollView",
+    "LoginView",
+    "OTPVerifyView",
+    "LogoutView",
+    "AccountView",
+    "PasswordChangeView",
+    "OTPEnrollView",
     "lockout_response",
 ]

@@ -79,7 +79,8 @@ class ConfigView(LoginRequiredMixin, View):
         return default or self.config.url("list")
 
 
-# ---- list, export -----------------------------------------------------------------------------------------------------
+# ---- list, export ---------------------------------------------------------------------------------------------------
+
 
 class ObjectListView(ConfigView):
     template_name = "core/object_list.html"
@@ -122,7 +123,9 @@ class ObjectListView(ConfigView):
             export_xlsx_url=f"?{urlencode({**query.dict(), 'export': 'xlsx'})}",
             can_bulk=self.can("change") or self.can("delete"),
         )
-        template = "core/partials/object_table.html" if request.htmx and not request.htmx.boosted else self.template_name
+        template = (
+            "core/partials/object_table.html" if request.htmx and not request.htmx.boosted else self.template_name
+        )
         return render(request, template, context)
 
     def post(self, request):
@@ -130,8 +133,9 @@ class ObjectListView(ConfigView):
         if "columns" in request.POST or "reset_columns" in request.POST:
             chosen = [] if "reset_columns" in request.POST else request.POST.getlist("columns")
             valid = [c for c in chosen if c in dict(self.config.table.selectable_columns())]
-            UserPreference.objects.update_or_create(user=request.user, key=self.preference_key(),
-                                                    defaults={"value": valid})
+            UserPreference.objects.update_or_create(
+                user=request.user, key=self.preference_key(), defaults={"value": valid}
+            )
         return HttpResponseRedirect(self.return_url(request.path))
 
     def export(self, rows, fmt):
@@ -145,10 +149,15 @@ class ObjectListView(ConfigView):
             body = xlsx.write_csv(data_rows)
             content_type = "text/csv; charset=utf-8"
         audit.record(
-            AuditAction.EXPORT, object_type=self.config.label,
+            AuditAction.EXPORT,
+            object_type=self.config.label,
             object_repr=f"{title} ({len(data_rows) - 1})",
-            changes={"model": self.config.label, "format": fmt, "rows": len(data_rows) - 1,
-                     "filters": {k: v for k, v in self.request.GET.items() if k != "export"}},
+            changes={
+                "model": self.config.label,
+                "format": fmt,
+                "rows": len(data_rows) - 1,
+                "filters": {k: v for k, v in self.request.GET.items() if k != "export"},
+            },
         )
         response = HttpResponse(body, content_type=content_type)
         filename = f"{self.config.model_name}-{stamp}.{fmt}"
@@ -158,6 +167,7 @@ class ObjectListView(ConfigView):
 
 
 # ---- detail ---------------------------------------------------------------------------------------------------------
+
 
 class ObjectView(ConfigView):
     def get(self, request, pk):
@@ -189,6 +199,7 @@ class ObjectView(ConfigView):
 
 
 # ---- create / edit / delete -----------------------------------------------------------------------------------------
+
 
 class ObjectEditView(ConfigView):
     template_name = "core/object_edit.html"
@@ -237,9 +248,16 @@ class ObjectEditView(ConfigView):
         return self.render_form(obj, form)
 
     def render_form(self, obj, form):
-        return render(self.request, self.template_name, self.base_context(
-            object=obj, form=form, is_new=obj.pk is None, return_url=self.return_url(
-                self.config.url("detail", obj) if obj.pk else None)))
+        return render(
+            self.request,
+            self.template_name,
+            self.base_context(
+                object=obj,
+                form=form,
+                is_new=obj.pk is None,
+                return_url=self.return_url(self.config.url("detail", obj) if obj.pk else None),
+            ),
+        )
 
 
 def _validation_text(obj, exc) -> str:
@@ -268,8 +286,11 @@ class ObjectDeleteView(ConfigView):
 
     def get(self, request, pk):
         obj = get_object_or_404(self.queryset(), pk=pk)
-        return render(request, self.template_name, self.base_context(object=obj, return_url=self.return_url(
-            self.config.url("detail", obj))))
+        return render(
+            request,
+            self.template_name,
+            self.base_context(object=obj, return_url=self.return_url(self.config.url("detail", obj))),
+        )
 
     def post(self, request, pk):
         obj = get_object_or_404(self.queryset(), pk=pk)
@@ -278,13 +299,16 @@ class ObjectDeleteView(ConfigView):
                 obj.delete()
         except ProtectedError as exc:
             names = "、".join(sorted({str(o) for o in list(exc.protected_objects)[:5]}))
-            messages.error(request, _("Cannot delete %(obj)s: still referenced by %(refs)s") % {"obj": obj, "refs": names})
+            messages.error(
+                request, _("Cannot delete %(obj)s: still referenced by %(refs)s") % {"obj": obj, "refs": names}
+            )
             return HttpResponseRedirect(self.config.url("detail", obj))
         messages.success(request, _("Deleted %(obj)s") % {"obj": obj})
         return HttpResponseRedirect(self.config.url("list"))
 
 
 # ---- bulk -----------------------------------------------------------------------------------------------------------
+
 
 class BulkEditView(ConfigView):
     action = "change"
@@ -324,8 +348,11 @@ class BulkEditView(ConfigView):
         return HttpResponseRedirect(self.return_url())
 
     def render_form(self, objects, form):
-        return render(self.request, self.template_name, self.base_context(
-            objects=objects, form=form, return_url=self.return_url()))
+        return render(
+            self.request,
+            self.template_name,
+            self.base_context(objects=objects, form=form, return_url=self.return_url()),
+        )
 
 
 class BulkDeleteView(ConfigView):
@@ -336,22 +363,23 @@ class BulkDeleteView(ConfigView):
         pks = [int(p) for p in request.POST.getlist("pk") if p.isdigit()]
         objects = list(self.queryset().filter(pk__in=pks))
         if "_confirm" not in request.POST:
-            return render(request, self.template_name, self.base_context(objects=objects,
-                                                                         return_url=self.return_url()))
+            return render(request, self.template_name, self.base_context(objects=objects, return_url=self.return_url()))
         try:
             with transaction.atomic():
                 for obj in objects:
                     obj.delete()
         except ProtectedError as exc:
             names = "、".join(sorted({str(o) for o in list(exc.protected_objects)[:5]}))
-            messages.error(request, _("Nothing was deleted: some records are still referenced by %(refs)s")
-                           % {"refs": names})
+            messages.error(
+                request, _("Nothing was deleted: some records are still referenced by %(refs)s") % {"refs": names}
+            )
             return HttpResponseRedirect(self.return_url())
         messages.success(request, _("Deleted %(n)d records") % {"n": len(objects)})
         return HttpResponseRedirect(self.return_url())
 
 
 # ---- import ---------------------------------------------------------------------------------------------------------
+
 
 class ImportTemplateView(ConfigView):
     action = "add"
@@ -362,8 +390,9 @@ class ImportTemplateView(ConfigView):
 
         buffer = io.BytesIO()
         wb.save(buffer)
-        response = HttpResponse(buffer.getvalue(),
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(
+            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
         response["Content-Disposition"] = f'attachment; filename="{self.config.model_name}-template.xlsx"'
         return response
 
@@ -394,15 +423,24 @@ class ObjectImportView(ConfigView):
         if not errors:
             errors = self.write(bound_forms)
         if errors:
-            audit.record(AuditAction.IMPORT, result="failure", object_type=self.config.label, object_repr=f"{self.config.verbose_name_plural}: "
-                         f"{upload.name}", changes={"model": self.config.label, "file": upload.name,
-                                                    "errors": len(errors), "written": 0})
+            audit.record(
+                AuditAction.IMPORT,
+                result="failure",
+                object_type=self.config.label,
+                object_repr=f"{self.config.verbose_name_plural}: {upload.name}",
+                changes={"model": self.config.label, "file": upload.name, "errors": len(errors), "written": 0},
+            )
             rows = {n for n, _f in bound_forms} | {e.row for e in errors}
             return self.render_page(form, errors=errors, filename=upload.name, row_count=len(rows))
-        audit.record(AuditAction.IMPORT, object_type=self.config.label, object_repr=f"{self.config.verbose_name_plural}: {upload.name}",
-                     changes={"model": self.config.label, "file": upload.name, "written": len(bound_forms)})
-        messages.success(request, _("Imported %(n)d records from %(file)s") % {"n": len(bound_forms),
-                                                                               "file": upload.name})
+        audit.record(
+            AuditAction.IMPORT,
+            object_type=self.config.label,
+            object_repr=f"{self.config.verbose_name_plural}: {upload.name}",
+            changes={"model": self.config.label, "file": upload.name, "written": len(bound_forms)},
+        )
+        messages.success(
+            request, _("Imported %(n)d records from %(file)s") % {"n": len(bound_forms), "file": upload.name}
+        )
         return HttpResponseRedirect(self.config.url("list"))
 
     def write(self, bound_forms):
@@ -427,6 +465,15 @@ class ObjectImportView(ConfigView):
         return errors
 
     def render_page(self, form, **extra):
-        return render(self.request, self.template_name, self.base_context(
-            form=form, columns=[xlsx.header_for(self.config.form(user=self.request.user).fields[n], n)
-                                for n in self.config.import_fields], **extra))
+        return render(
+            self.request,
+            self.template_name,
+            self.base_context(
+                form=form,
+                columns=[
+                    xlsx.header_for(self.config.form(user=self.request.user).fields[n], n)
+                    for n in self.config.import_fields
+                ],
+                **extra,
+            ),
+        )

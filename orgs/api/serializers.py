@@ -18,9 +18,25 @@ class UnitSerializer(ScopedModelSerializer):
     class Meta:
         model = Unit
         fields = [
-            "id", "url", "display", "parent", "name", "short_name", "code", "unit_type", "division_code",
-            "school_code", "stages", "address", "contact_name", "contact_phone", "status", "remarks", "depth",
-            "created_at", "updated_at",
+            "id",
+            "url",
+            "display",
+            "parent",
+            "name",
+            "short_name",
+            "code",
+            "unit_type",
+            "division_code",
+            "school_code",
+            "stages",
+            "address",
+            "contact_name",
+            "contact_phone",
+            "status",
+            "remarks",
+            "depth",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["depth", "created_at", "updated_at"]
 
@@ -58,8 +74,20 @@ class PersonSerializer(ScopedModelSerializer):
 
     class Meta:
         model = Person
-        fields = ["id", "url", "display", "unit", "name", "phone", "email", "position", "is_active", "remarks",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "url",
+            "display",
+            "unit",
+            "name",
+            "phone",
+            "email",
+            "position",
+            "is_active",
+            "remarks",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -76,8 +104,21 @@ class UserSerializer(ScopedModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "url", "display", "username", "full_name", "unit", "person", "email", "phone", "is_active",
-                  "roles", "last_login", "password"]
+        fields = [
+            "id",
+            "url",
+            "display",
+            "username",
+            "full_name",
+            "unit",
+            "person",
+            "email",
+            "phone",
+            "is_active",
+            "roles",
+            "last_login",
+            "password",
+        ]
         read_only_fields = ["last_login"]
 
     def get_roles(self, obj) -> list[str]:

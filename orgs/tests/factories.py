@@ -12,8 +12,13 @@ class UnitFactory:
     def create(cls, parent, **kwargs):
         cls.counter += 1
         n = cls.counter
-        defaults = {"name": f"测试学校{n}", "unit_type": "school", "school_code": f"2132{n:06d}",
-                    "code": f"2132{n:06d}", "stages": ["primary"]}
+        defaults = {
+            "name": f"测试学校{n}",
+            "unit_type": "school",
+            "school_code": f"2132{n:06d}",
+            "code": f"2132{n:06d}",
+            "stages": ["primary"],
+        }
         defaults.update(kwargs)
         return Unit.objects.add_child(parent, instance=Unit(**defaults))
 

@@ -96,8 +96,14 @@ def test_district_admin_end_to_end(live_server, page, settings, tmp_path):
     assert any("学校标识码" in str(h) for h in headers)
 
     def school_row(i, code):
-        return {"上级单位": district.code, "名称": f"导入测试学校{i}", "单位类型": "学校", "学校标识码": code,
-                "学段": "小学", "状态": "正常"}
+        return {
+            "上级单位": district.code,
+            "名称": f"导入测试学校{i}",
+            "单位类型": "学校",
+            "学校标识码": code,
+            "学段": "小学",
+            "状态": "正常",
+        }
 
     good = [school_row(i, f"21{prov}88010{i}") for i in range(5)]
     bad = [dict(good[0], 学校标识码="9999")] + good[1:]

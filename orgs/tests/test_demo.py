@@ -86,8 +86,10 @@ def test_accountability_mostly_complete_with_deliberate_gaps(region):
     assert 0.05 <= len(school_gaps) / len(schools) <= 0.3
     assert len(with_gaps) < len(units) / 4, "most units are complete"
     bureaus_without_officer = [
-        u for u in units if u.unit_type == "district" and "security_officer" not in
-        set(Accountability.objects.filter(unit=u).values_list("role", flat=True))
+        u
+        for u in units
+        if u.unit_type == "district"
+        and "security_officer" not in set(Accountability.objects.filter(unit=u).values_list("role", flat=True))
     ]
     assert [u.code for u in bureaus_without_officer] == [demo.DISTRICT_WITHOUT_SECURITY_OFFICER]
     assert not gaps[demo.CITY_CODE]

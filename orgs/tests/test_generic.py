@@ -15,23 +15,47 @@ class UnitTests(ModelTestCases.All):
         return UnitFactory.create(unit, **kwargs)
 
     def form_data(self, unit):
-        return {"parent": unit.pk, "name": "甲区实验小学", "unit_type": "school", "school_code": "2132990777",
-                "stages": ["primary"], "status": "active"}
+        return {
+            "parent": unit.pk,
+            "name": "甲区实验小学",
+            "unit_type": "school",
+            "school_code": "2132990777",
+            "stages": ["primary"],
+            "status": "active",
+        }
 
     def api_data(self, unit):
-        return {"parent": unit.pk, "name": "甲区实验中学", "unit_type": "school", "school_code": "3132990778",
-                "stages": ["junior"], "status": "active"}
+        return {
+            "parent": unit.pk,
+            "name": "甲区实验中学",
+            "unit_type": "school",
+            "school_code": "3132990778",
+            "stages": ["junior"],
+            "status": "active",
+        }
 
     def import_rows(self, unit):
         return [
-            {"parent": unit.code, "name": f"导入小学{i}", "unit_type": "学校", "school_code": f"21329910{i:02d}",
-             "stages": "小学", "status": "正常"}
+            {
+                "parent": unit.code,
+                "name": f"导入小学{i}",
+                "unit_type": "学校",
+                "school_code": f"21329910{i:02d}",
+                "stages": "小学",
+                "status": "正常",
+            }
             for i in range(5)
         ]
 
     def bad_import_row(self, unit):
-        return {"parent": unit.code, "name": "坏行学校", "unit_type": "学校", "school_code": "9932991099",
-                "stages": "小学", "status": "正常"}
+        return {
+            "parent": unit.code,
+            "name": "坏行学校",
+            "unit_type": "学校",
+            "school_code": "9932991099",
+            "stages": "小学",
+            "status": "正常",
+        }
 
 
 class PersonTests(ModelTestCases.All):
@@ -49,8 +73,9 @@ class PersonTests(ModelTestCases.All):
         return {"unit": unit.pk, "name": "王五", "phone": "13900002222"}
 
     def import_rows(self, unit):
-        return [{"unit": unit.code, "name": f"导入人员{i}", "phone": f"1390000{i:04d}", "is_active": "是"}
-                for i in range(5)]
+        return [
+            {"unit": unit.code, "name": f"导入人员{i}", "phone": f"1390000{i:04d}", "is_active": "是"} for i in range(5)
+        ]
 
     def bad_import_row(self, unit):
         return {"unit": unit.code, "name": "", "phone": "abc"}
@@ -82,9 +107,19 @@ class UserTests(ModelTestCases.UI, ModelTestCases.API):
         return UserFactory(unit=unit, **kwargs)
 
     def form_data(self, unit):
-        return {"username": "new_admin", "full_name": "新用户", "unit": unit.pk, "is_active": "on",
-                "password1": "Xy@20260101z", "password2": "Xy@20260101z"}
+        return {
+            "username": "new_admin",
+            "full_name": "新用户",
+            "unit": unit.pk,
+            "is_active": "on",
+            "password1": "Xy@20260101z",
+            "password2": "Xy@20260101z",
+        }
 
     def api_data(self, unit):
-        return {"username": f"api_user_{unit.code}", "full_name": "接口用户", "unit": unit.pk,
-                "password": "Xy@20260101z"}
+        return {
+            "username": f"api_user_{unit.code}",
+            "full_name": "接口用户",
+            "unit": unit.pk,
+            "password": "Xy@20260101z",
+        }

@@ -31,8 +31,16 @@ def login(user):
 def test_school_code_must_match_the_province_of_its_district(tree):
     root, unit_a, unit_b, school_a = tree
     client = login(make_user("da", unit_a, ["district_admin"]))
-    response = client.post("/orgs/units/add/", {"parent": unit_a.pk, "name": "错码学校", "unit_type": "school",
-                                                "school_code": "2133990001", "status": "active"})
+    response = client.post(
+        "/orgs/units/add/",
+        {
+            "parent": unit_a.pk,
+            "name": "错码学校",
+            "unit_type": "school",
+            "school_code": "2133990001",
+            "status": "active",
+        },
+    )
     assert response.status_code == 200
     assert "school_code" in response.context["form"].errors
     assert not Unit.objects.filter(name="错码学校").exists()
@@ -41,11 +49,13 @@ def test_school_code_must_match_the_province_of_its_district(tree):
 def test_school_needs_a_school_code_and_bureau_a_division_code(tree):
     root, unit_a, *_ = tree
     client = login(make_user("da", unit_a, ["district_admin"]))
-    response = client.post("/orgs/units/add/", {"parent": unit_a.pk, "name": "无码学校", "unit_type": "school",
-                                                "status": "active"})
+    response = client.post(
+        "/orgs/units/add/", {"parent": unit_a.pk, "name": "无码学校", "unit_type": "school", "status": "active"}
+    )
     assert "school_code" in response.context["form"].errors
-    response = client.post("/orgs/units/add/", {"parent": root.pk, "name": "无码区", "unit_type": "district",
-                                                "status": "active"})
+    response = client.post(
+        "/orgs/units/add/", {"parent": root.pk, "name": "无码区", "unit_type": "district", "status": "active"}
+    )
     # root is outside a district admin's subtree: refused as an invalid choice, not created
     assert "parent" in response.context["form"].errors
 
@@ -53,8 +63,10 @@ def test_school_needs_a_school_code_and_bureau_a_division_code(tree):
 def test_district_code_must_lie_within_the_city(tree):
     root, *_ = tree
     client = login(make_user("ca", root, ["bureau_admin"]))
-    response = client.post("/orgs/units/add/", {"parent": root.pk, "name": "外市区", "unit_type": "district",
-                                                "division_code": "320101", "status": "active"})
+    response = client.post(
+        "/orgs/units/add/",
+        {"parent": root.pk, "name": "外市区", "unit_type": "district", "division_code": "320101", "status": "active"},
+    )
     assert "division_code" in response.context["form"].errors
 
 
@@ -91,8 +103,9 @@ def test_unit_page_flags_empty_accountable_roles(tree):
     assert len(gaps) == 4 and not any("一把手" in g or "Head" in g for g in gaps)
     for role in ["leader", "cio", "security_officer", "netadmin"]:
         person = Person.objects.create(unit=school_a, name=f"人{role}")
-        Accountability.objects.create(unit=school_a, person=person, role=role,
-                                      netadmin_mode="full_time" if role == "netadmin" else "")
+        Accountability.objects.create(
+            unit=school_a, person=person, role=role, netadmin_mode="full_time" if role == "netadmin" else ""
+        )
     response = client.get(f"/orgs/units/{school_a.pk}/")
     assert response.context["gaps"] == []
 

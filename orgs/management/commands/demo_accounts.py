@@ -30,8 +30,13 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("no demo accounts; load them with: edusec load_demo")
             return
-        columns = [("username", "username"), ("password", "password"), ("role_label", "role"),
-                   ("unit_code", "unit code"), ("unit_name", "unit")]
+        columns = [
+            ("username", "username"),
+            ("password", "password"),
+            ("role_label", "role"),
+            ("unit_code", "unit code"),
+            ("unit_name", "unit"),
+        ]
         widths = [max(_width(title), *(_width(str(r[key])) for r in rows)) for key, title in columns]
         self.stdout.write("  ".join(_pad(title, w) for (_key, title), w in zip(columns, widths, strict=True)).rstrip())
         self.stdout.write("  ".join("-" * w for w in widths))

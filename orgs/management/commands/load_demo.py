@@ -19,11 +19,13 @@ class Command(BaseCommand):
                 self.stdout.write("demo region already loaded")
             return
         if not quiet:
-            self.stdout.write(self.style.SUCCESS(
-                "demo region loaded: {units} units ({districts} districts, {schools} schools, {affiliated} "
-                "directly-affiliated units), {people} people, {accountabilities} accountable roles, "
-                "{accounts} demo accounts".format(**counts)
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "demo region loaded: {units} units ({districts} districts, {schools} schools, {affiliated} "
+                    "directly-affiliated units), {people} people, {accountabilities} accountable roles, "
+                    "{accounts} demo accounts".format(**counts)
+                )
+            )
             self.stdout.write("list the demo accounts with: edusec demo_accounts")
             if not settings.EDUSEC_DEMO:
                 self.stderr.write(
