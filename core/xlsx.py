@@ -238,7 +238,8 @@ def parse_import(config, user, upload):
                 for key, n in columns.items()
                 if key not in present and template_form.fields[n].required
             ]
-            unknown = [h for h in headers if h and clean_header(h) not in columns]
+            # "ID" is what the export adds in front of the template's columns: ignored, so an export re-imports.
+            unknown = [h for h in headers if h and clean_header(h) not in columns and clean_header(h) != "id"]
             if missing:
                 raise ImportFileError(_("Required columns are missing: %s") % "、".join(missing))
             if unknown:

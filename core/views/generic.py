@@ -172,11 +172,20 @@ class ObjectListView(ConfigView):
 class ObjectView(ConfigView):
     def get(self, request, pk):
         obj = get_object_or_404(self.queryset(), pk=pk)
-        context = self.base_context(object=obj, fields=self.detail_fields(obj))
+        context = self.base_context(object=obj, fields=self.detail_fields(obj), unit_trail=self.unit_trail(obj))
         extra = getattr(self.config, "detail_context", None)
         if extra is not None:
             context.update(extra(request, obj))
         return render(request, self.config.detail_template, context)
+
+    def unit_trail(self, obj) -> list:
+        """Breadcrumbs by unit: the owning unit and those above it, as far up as the user can see."""
+        unit = getattr(obj, "unit", None) if hasattr(obj, "unit_id") else None
+        if unit is None:
+            return []
+        user_path = getattr(getattr(self.request.user, "unit", None), "path", "")
+        chain = [*type(unit).objects.get_ancestors(unit), unit]
+        return [u for u in chain if self.request.user.is_superuser or u.path.startswith(user_path)]
 
     def detail_fields(self, obj):
         from ..audit import field_value

@@ -156,3 +156,36 @@ def test_unit_factory_creates_valid_schools(tree):
     root, unit_a, *_ = tree
     school = UnitFactory.create(unit_a)
     school.full_clean()
+
+
+def test_person_page_has_breadcrumbs_by_unit(tree):
+    root, unit_a, unit_b, school_a = tree
+    person = Person.objects.create(unit=school_a, name="面包屑人员")
+    client = login(make_user("da", unit_a, ["district_admin"]))
+    response = client.get(f"/orgs/people/{person.pk}/")
+    trail = [u.name for u in response.context["unit_trail"]]
+    assert trail == ["甲区教育局", "甲区第一小学"]  # the city above the district admin is not shown
+
+
+def test_an_exported_list_imports_again(tree):
+    """Export → edit in Excel → import: the export's ID column is ignored and its columns match the template."""
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    root, unit_a, unit_b, school_a = tree
+    Person.objects.create(unit=school_a, name="导出人员", position="教师")
+    client = login(make_user("da", unit_a, ["district_admin"]))
+    exported = load_workbook(io.BytesIO(client.get("/orgs/people/?export=xlsx").content)).worksheets[0]
+    rows = [list(r) for r in exported.iter_rows(values_only=True)]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(rows[0])
+    ws.append(["", school_a.code, "再导入人员", "", "", "教师", "是"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    buffer.seek(0)
+    buffer.name = "again.xlsx"
+    response = client.post("/orgs/people/import/", {"file": buffer})
+    assert response.status_code == 302, response.context and [str(e) for e in response.context.get("errors") or []]
+    assert Person.objects.filter(name="再导入人员", unit=school_a).exists()
