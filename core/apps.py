@@ -15,4 +15,7 @@ class CoreConfig(AppConfig):
         from .roles import connect_role_sync
 
         signals.connect_permission_audit()
+        from .models import Attachment
+
+        signals.connect_model_audit(Attachment)
         connect_role_sync()

@@ -194,3 +194,34 @@ class TaskRun(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.state})"
+
+
+def attachment_upload_to(instance, filename):
+    """A random stored name: the uploader's file name is kept in ``name`` and never becomes a path."""
+    import uuid
+
+    from django.utils import timezone
+
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(UnitOwned):
+    """An evidence file attached to any unit-owned object; it belongs to that object's unit."""
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    kind = models.CharField(_("kind"), max_length=50, blank=True)
+    name = models.CharField(_("file name"), max_length=200)
+    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=200)
+    file_type = models.CharField(_("file type"), max_length=20)
+    size = models.PositiveIntegerField(_("size"))
+    sm3 = models.CharField(_("SM3 digest"), max_length=64)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.name

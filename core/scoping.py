@@ -28,6 +28,9 @@ class RestrictedQuerySet(models.QuerySet):
             return self
         if not user.has_perm(permission_name(self.model, action)):
             return self.none()
+        if self.model.scope_path_field is None:
+            # Reference data shared by the whole installation (e.g. business types): permission decides alone.
+            return self
         path = user_scope_path(user)
         if not path:
             return self.none()

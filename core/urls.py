@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, auth, home, tasks
+from .views import attachments, audit, auth, home, tasks
 
 app_name = "core"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("audit/", audit.AuditListView.as_view(), name="audit_list"),
     path("audit/<int:pk>/", audit.AuditDetailView.as_view(), name="audit_detail"),
     path("tasks/<int:pk>/", tasks.TaskRunView.as_view(), name="taskrun"),
+    path("attachments/<int:pk>/", attachments.AttachmentDownloadView.as_view(), name="attachment"),
 ]
