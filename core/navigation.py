@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from .registry import MenuGroup, registry
+from .registry import MenuGroup, menu_items, registry
 from .scoping import permission_name
 
 
@@ -23,13 +23,19 @@ def build_navigation(request) -> list[dict]:
         )
     }
     for config in registry.all():
-        if not user.has_perm(permission_name(config.model, "view")):
+        if not config.in_menu or not user.has_perm(permission_name(config.model, "view")):
             continue
         key, label, icon = config.menu_group
         group = groups.setdefault(key, {"key": key, "label": label, "icon": icon, "items": []})
         group["items"].append(
             {"label": config.verbose_name_plural, "url": config.url("list"), "icon": config.menu_icon}
         )
+    for item in menu_items:
+        if not user.has_perm(item["permission"]):
+            continue
+        key, label, icon = item["group"]
+        group = groups.setdefault(key, {"key": key, "label": label, "icon": icon, "items": []})
+        group["items"].append({"label": item["label"], "url": reverse(item["url_name"]), "icon": item["icon"]})
     if user.has_perm("core.view_auditentry"):
         key, label, icon = MenuGroup.SYSTEM
         group = groups.setdefault(key, {"key": key, "label": label, "icon": icon, "items": []})

@@ -46,6 +46,7 @@ class ModelConfig:
     menu_group: tuple = MenuGroup.ORGS
     menu_label: str | None = None
     menu_icon: str = "ti-list"
+    in_menu: bool = True
     url_prefix: str | None = None  # e.g. "units"; defaults to the model name plural
     roles: dict[str, str] | None = None  # role code → "view add change delete"; None: DEFAULT_MATRIX
     detail_template: str = "core/object_detail.html"
@@ -169,3 +170,25 @@ def register_home_panel(panel):
     if panel not in home_panels:
         home_panels.append(panel)
     return panel
+
+
+# Menu entries for pages that are not a registered model's list (dashboards, reports), added by domain apps.
+menu_items: list[dict] = []
+
+
+def register_menu_item(group, label, url_name: str, permission: str, icon: str = "ti-list"):
+    """Show ``url_name`` in ``group`` (a MenuGroup tuple) to users holding ``permission``."""
+    item = {"group": group, "label": label, "url_name": url_name, "permission": permission, "icon": icon}
+    if all(existing["url_name"] != url_name for existing in menu_items):
+        menu_items.append(item)
+
+
+# Demo-data loaders of domain apps, run by ``edusec load_demo`` after the demo region's units and people exist.
+# Each is idempotent and returns a dict of counts (or None when its data was already there).
+demo_loaders: list = []
+
+
+def register_demo_loader(loader):
+    if loader not in demo_loaders:
+        demo_loaders.append(loader)
+    return loader

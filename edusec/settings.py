@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "axes",
     "core",
     "orgs",
+    "assets",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # One name per shared choice set in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "LocalizationEnum": "assets.models.ledger.Localization",
+        "ChildSafeguardStateEnum": "assets.models.ledger.ChildSafeguardState",
+        "MLPSLevelEnum": "assets.models.ledger.MLPS_LEVEL_CHOICES",
+        "MLPSStateEnum": "assets.mlps.STATES",
+        "DataLevelEnum": "assets.mlps.DATA_LEVELS",
+    },
 }
 
 DJANGO_TABLES2_TEMPLATE = "core/table.html"
@@ -257,6 +266,17 @@ EMAIL_USE_TLS = env_bool("EDUSEC_SMTP_TLS", False)
 DEFAULT_FROM_EMAIL = env("EDUSEC_MAIL_FROM", "edusec@localhost")
 
 EDUSEC_AUDIT_RETENTION_DAYS = env_int("EDUSEC_AUDIT_RETENTION_DAYS", 365)
+EDUSEC_MAX_UPLOAD_MB = env_int("EDUSEC_MAX_UPLOAD_MB", 20)
+
+# MLPS rules (domain.md §2; assets/policy.py). Intervals are "level:months" lists.
+EDUSEC_MLPS_IMPORTANT_DATA_FLOOR = env_int("EDUSEC_MLPS_IMPORTANT_DATA_FLOOR", 3) or None
+EDUSEC_MLPS_CORE_DATA_FLOOR = env_int("EDUSEC_MLPS_CORE_DATA_FLOOR", 4) or None
+EDUSEC_MLPS_FILING_DAYS = env_int("EDUSEC_MLPS_FILING_DAYS", 30)
+EDUSEC_MLPS_CERTIFICATE_YEARS = env_int("EDUSEC_MLPS_CERTIFICATE_YEARS", 3)
+EDUSEC_MLPS_RENEWAL_NOTICE_DAYS = env_int("EDUSEC_MLPS_RENEWAL_NOTICE_DAYS", 90)
+EDUSEC_MLPS_DUE_SOON_DAYS = env_int("EDUSEC_MLPS_DUE_SOON_DAYS", 30)
+EDUSEC_MLPS_ASSESSMENT_MONTHS = env("EDUSEC_MLPS_ASSESSMENT_MONTHS", "2:24,3:12,4:6,5:6")
+EDUSEC_MLPS_SELF_INSPECTION_MONTHS = env("EDUSEC_MLPS_SELF_INSPECTION_MONTHS", "3:12,4:6,5:6")
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("edusec.api_urls")),
     path("orgs/", include("orgs.urls")),
+    path("assets/", include("assets.urls")),
     path("", include("core.urls")),
 ]
 

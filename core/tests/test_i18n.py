@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.utils import translation
 
@@ -239,6 +240,19 @@ def test_django_serves_the_catalogue(catalogue):
 # ---- (c) the catalogue covers every string in the code --------------------------------------------------------------
 
 
+def _project_dirs(base: Path) -> set[str]:
+    """Top-level folders of the tree that hold translatable strings: the settings package, the catalogue, every
+    installed app that lives in this project (core, orgs, and whatever apps are added later) and template folders."""
+    names = {"edusec", "locale"}
+    folders = [Path(config.path) for config in apps.get_app_configs()]
+    folders += [Path(d) for engine in settings.TEMPLATES for d in engine.get("DIRS", [])]
+    for folder in folders:
+        folder = folder.resolve()
+        if folder.is_relative_to(base) and folder != base:
+            names.add(folder.relative_to(base).parts[0])
+    return {name for name in names if (base / name).is_dir() and name not in {".venv", "var", "tests"}}
+
+
 def test_catalogue_complete_for_the_code(catalogue, tmp_path):
     """makemessages on a copy of the tree finds no msgid that the committed catalogue lacks or leaves empty."""
     if shutil.which("xgettext") is None or shutil.which("msgmerge") is None:
@@ -249,9 +263,8 @@ def test_catalogue_complete_for_the_code(catalogue, tmp_path):
     base = Path(settings.BASE_DIR)
     tree = tmp_path / "tree"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo")
-    for name in ("core", "orgs", "edusec", "locale"):
-        if (base / name).is_dir():
-            shutil.copytree(base / name, tree / name, ignore=ignore)
+    for name in sorted(_project_dirs(base)):
+        shutil.copytree(base / name, tree / name, ignore=ignore)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     env = {**os.environ, "PYTHONPATH": str(tree), "EDUSEC_DATA_DIR": str(data_dir)}

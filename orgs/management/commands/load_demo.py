@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from core.registry import demo_loaders
 from orgs import demo
 
 
@@ -14,6 +15,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, quiet=False, **options):
         counts = demo.load()
+        # The other apps' demo data (the asset ledger, …) hangs off the region; each loader is idempotent too.
+        for loader in demo_loaders:
+            extra = loader()
+            if extra and not quiet:
+                self.stdout.write(f"{loader.__module__}: " + ", ".join(f"{v} {k}" for k, v in extra.items()))
         if counts is None:
             if not quiet:
                 self.stdout.write("demo region already loaded")
