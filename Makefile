@@ -31,7 +31,7 @@ run: install
 
 # The whole suite, browser and Celery tests included.
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 lint: install
 	$(BIN)/ruff check .

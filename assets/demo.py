@@ -524,7 +524,6 @@ class _Builder:
         self.rng, self.today = rng, today
         self.timeline = _Timeline(rng, today, policy)
         self.ledger = Ledger()
-        self.names: dict[str, str] = {}
         self.icp_seq = 0
         self.psb_seq = 0
         self.app_seq = 0
@@ -1066,7 +1065,7 @@ class _Builder:
                     psb=False,
                     cms="",
                 )
-        return kind, slug
+        return kind
 
     def school_apps(self, school, kind, blacklisted_done):
         rng = self.rng
@@ -1140,7 +1139,7 @@ def build_ledger(today: datetime.date, seed: int = SEED, policy: mlps.MLPSPolicy
     blacklisted = False
     kinds = {}
     for school in schools:
-        kinds[school.code], _slug = builder.school(school, school.parent_code, school.code == region.demo_school_code)
+        kinds[school.code] = builder.school(school, school.parent_code, school.code == region.demo_school_code)
     for school in schools:
         blacklisted = builder.school_apps(school, kinds[school.code], blacklisted)
         builder.school_screens(school, kinds[school.code])
@@ -1223,18 +1222,18 @@ class _Clock:
 
         self.tz = timezone.get_current_timezone()
         self.marks = defaultdict(list)
-        self.gradings = {}
 
     def mark(self, grading, day):
         from django.utils import timezone
 
-        self.gradings[grading.pk] = grading
         n = len(self.marks[grading.pk])
         moment = datetime.datetime.combine(day, datetime.time(9, 0)) + datetime.timedelta(minutes=23 * n)
         # A step of today never lies after the moment of loading.
         self.marks[grading.pk].append(min(timezone.make_aware(moment, self.tz), timezone.now()))
 
     def apply(self):
+        from django.utils import timezone
+
         from .models import Grading, GradingStep, StepAction
 
         steps_to_save = []
@@ -1248,9 +1247,9 @@ class _Clock:
                 if step.action == StepAction.GRADE or (step.from_state and step.from_state != step.to_state):
                     changed_at = moment
                 if step.action == StepAction.APPROVE:
-                    approved_at, fixed_on = moment, moment.date()
+                    approved_at, fixed_on = moment, timezone.localdate(moment)
                 if step.action == StepAction.FINALISE:
-                    fixed_on = moment.date()
+                    fixed_on = timezone.localdate(moment)
             fields = {"created_at": moments[0], "state_changed_at": changed_at or moments[0]}
             if approved_at is not None:
                 fields["approved_at"] = approved_at
@@ -1262,7 +1261,8 @@ class _Clock:
 
 def _run_procedure(system, plan, grader, approver, organ, clock, counts):
     """Walk ``plan.events`` through the real Grading API (rules checked, steps recorded, system mirrored)."""
-    from .models import Assessment, AssessmentKind, Filing, Grading, StepAction, grading_policy
+    from .models import Assessment, AssessmentKind, Filing, Grading, StepAction
+    from .policy import grading_policy
 
     grading = None
     for event in plan.events:
@@ -1415,7 +1415,7 @@ def load(seed: int = SEED) -> dict | None:
     from core.models import AuditAction
     from orgs.models import Accountability, Unit
 
-    from .duties import mlps_policy, record_duty_states
+    from .duties import record_duty_states
     from .models import (
         Assessment,
         BusinessType,
@@ -1429,6 +1429,7 @@ def load(seed: int = SEED) -> dict | None:
         Screen,
         Website,
     )
+    from .policy import mlps_policy
 
     city = Unit.objects.filter(code=CITY_CODE).first()
     if city is None or is_loaded():

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from core.attachments import EvidenceFileField
 
 from . import mlps
-from .models import Assessment, AssessmentKind, Filing, GradingReason, grading_policy, mlps_policy
+from .models import Assessment, AssessmentKind, Filing, GradingReason
+from .policy import grading_policy, mlps_policy
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})

@@ -87,6 +87,34 @@ class BusinessType(models.Model):
 # ---- information systems --------------------------------------------------------------------------------------------
 
 
+DEFAULT_BUSINESS_TYPES = [
+    ("portal", "门户网站"),
+    ("teaching", "教学"),
+    ("management", "管理"),
+    ("admission_exam", "招生考试"),
+    ("campus_card", "校园一卡通"),
+    ("security_video", "安防视频"),
+    ("office", "办公"),
+    ("data_platform", "数据平台"),
+    ("other", "其他"),
+]
+
+
+def seed_default_business_types(using="default", **kwargs):
+    """Give an empty business-type list its defaults (after migrate, and after a test flush emptied the table).
+
+    Only an empty table is seeded, so types a bureau deleted on purpose stay deleted.
+    """
+    manager = BusinessType.objects.using(using)
+    if not manager.exists():
+        manager.bulk_create(
+            [
+                BusinessType(code=code, name=name, order=order * 10)
+                for order, (code, name) in enumerate(DEFAULT_BUSINESS_TYPES, start=1)
+            ]
+        )
+
+
 class Deployment(models.TextChoices):
     ON_PREMISES = "on_premises", _("On premises")
     GOVERNMENT_CLOUD = "government_cloud", _("Government cloud")

@@ -35,8 +35,6 @@ __all__ = [
     "GradingStep",
     "StepAction",
     "AttachmentKind",
-    "grading_policy",
-    "mlps_policy",
 ]
 
 
