@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from core import audit
@@ -92,7 +93,12 @@ class UnitMoveView(LoginRequiredMixin, View):
             )
         messages.success(
             request,
-            _("Moved %(unit)s (with %(n)d units) under %(target)s") % {"unit": unit, "n": size, "target": target},
+            ngettext(
+                "Moved %(unit)s (%(n)d unit) under %(target)s",
+                "Moved %(unit)s (with %(n)d units) under %(target)s",
+                size,
+            )
+            % {"unit": unit, "n": size, "target": target},
         )
         return HttpResponseRedirect(unit.get_absolute_url())
 

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django_tables2 import RequestConfig
 
@@ -353,7 +354,9 @@ class BulkEditView(ConfigView):
             for error in errors:
                 form.add_error(None, error)
             return self.render_form(objects, form)
-        messages.success(request, _("Updated %(n)d records") % {"n": len(objects)})
+        messages.success(
+            request, ngettext("Updated %(n)d record", "Updated %(n)d records", len(objects)) % {"n": len(objects)}
+        )
         return HttpResponseRedirect(self.return_url())
 
     def render_form(self, objects, form):
@@ -383,7 +386,9 @@ class BulkDeleteView(ConfigView):
                 request, _("Nothing was deleted: some records are still referenced by %(refs)s") % {"refs": names}
             )
             return HttpResponseRedirect(self.return_url())
-        messages.success(request, _("Deleted %(n)d records") % {"n": len(objects)})
+        messages.success(
+            request, ngettext("Deleted %(n)d record", "Deleted %(n)d records", len(objects)) % {"n": len(objects)}
+        )
         return HttpResponseRedirect(self.return_url())
 
 
@@ -448,7 +453,9 @@ class ObjectImportView(ConfigView):
             changes={"model": self.config.label, "file": upload.name, "written": len(bound_forms)},
         )
         messages.success(
-            request, _("Imported %(n)d records from %(file)s") % {"n": len(bound_forms), "file": upload.name}
+            request,
+            ngettext("Imported %(n)d record from %(file)s", "Imported %(n)d records from %(file)s", len(bound_forms))
+            % {"n": len(bound_forms), "file": upload.name},
         )
         return HttpResponseRedirect(self.config.url("list"))
 
