@@ -140,6 +140,16 @@ def run_task(name_or_func: str | Callable, *args, **kwargs) -> TaskRun:
         def dispatch():
             app.send_task("edusec.run_registered", args=[task_name, run.pk, args_list, kwargs_dict], task_id=celery_id)
 
+    elif getattr(settings, "EDUSEC_TASKS_EAGER", False):
+        # Run in the caller's thread once the transaction commits (tests on an in-memory database, debugging).
+        run.future = Future()
+
+        def dispatch():
+            try:
+                run.future.set_result(execute(task_name, run.pk, args_list, kwargs_dict, close_connections=False))
+            except Exception as exc:  # recorded on the TaskRun by execute(); kept for wait()
+                run.future.set_exception(exc)
+
     else:
         run.future = Future()
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "core",
     "orgs",
     "assets",
+    "findings",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +251,7 @@ DJANGO_TABLES2_PAGE_RANGE = 8
 # Background tasks: in-process unless a broker is configured (then Celery workers on it).
 EDUSEC_BROKER_URL = env("EDUSEC_BROKER_URL")
 EDUSEC_TASK_THREADS = env_int("EDUSEC_TASK_THREADS", 4)
+EDUSEC_TASKS_EAGER = env_bool("EDUSEC_TASKS_EAGER", False)  # run tasks in the caller's thread (debugging, tests)
 CELERY_BROKER_URL = EDUSEC_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env("EDUSEC_RESULT_BACKEND", EDUSEC_BROKER_URL) or None
 CELERY_TASK_SERIALIZER = "json"

@@ -5,6 +5,7 @@ urlpatterns = [
     path("api/", include("edusec.api_urls")),
     path("orgs/", include("orgs.urls")),
     path("assets/", include("assets.urls")),
+    path("findings/", include("findings.urls")),
     path("", include("core.urls")),
 ]
 

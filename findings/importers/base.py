@@ -1,0 +1,335 @@
+"""What every scanner importer yields: a normalised, tool-independent record.
+
+Each importer module (one per format) is a streaming generator ``parse(stream) -> Iterator[Record]`` that reads the
+file incrementally (lxml ``iterparse``, orjson per line, csv, openpyxl read-only) so memory stays flat on large files.
+A malformed file raises ``ImportFormatError`` naming the line or element where parsing failed. Writing (fingerprint,
+dedup, asset matching, upsert) is the shared writer's job, not the importers'.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import ipaddress
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from lxml import etree
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+HEAD_BYTES = 64 * 1024  # what importers peek at to sniff encoding, delimiter, format and entity declarations
+
+# Nessus / OpenVAS / testssl CSVs can carry multi-megabyte cells (plugin output, responses); csv's default limit is
+# 128 KB. Raised once, here, for the whole process (every importer imports this module).
+CSV_FIELD_LIMIT = 256 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, CSV_FIELD_LIMIT)))
+
+
+class ImportFormatError(ValueError):
+    """The file cannot be read as the format it claims; ``where`` says which line/element (for the user)."""
+
+    def __init__(self, message: str, where: str = ""):
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass
+class Record:
+    """One finding as a scanner reported it, normalised.
+
+    ``rule_id`` is the tool-independent identity of the problem (``CVE-2021-44228``, or ``<tool>:<plugin/template/
+    alert id>`` when there is no CVE); with the location it makes the fingerprint.
+    """
+
+    tool: str  # nmap, nuclei, openvas, zap, nessus, testssl, generic
+    rule_id: str
+    title: str
+    severity: str  # one of SEVERITIES
+    description: str = ""
+    solution: str = ""
+    host: str = ""  # host name as scanned
+    ip: str = ""
+    port: int | None = None
+    protocol: str = ""  # tcp / udp / http …
+    url: str = ""
+    parameter: str = ""
+    cve: list[str] = field(default_factory=list)
+    cwe: list[int] = field(default_factory=list)
+    cvss_score: float | None = None
+    cvss_vector: str = ""
+    evidence: str = ""  # text, request/response excerpt (truncated by the importer to EVIDENCE_LIMIT)
+    references: list[str] = field(default_factory=list)
+    raw_id: str = ""  # the tool's own id of this result, if any
+
+    def __post_init__(self):
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+
+
+EVIDENCE_LIMIT = 8000
+
+
+def clip(text: str | None, limit: int = EVIDENCE_LIMIT) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def severity_from_cvss(score: float | None) -> str:
+    """CVSS v3 qualitative rating: 9.0+ critical, 7.0+ high, 4.0+ medium, 0.1+ low, 0 info."""
+    if score is None:
+        return "info"
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    if score > 0:
+        return "low"
+    return "info"
+
+
+def safe_xml_parser_kwargs() -> dict:
+    """lxml settings that refuse XXE and entity expansion and never touch the network."""
+    return {"resolve_entities": False, "no_network": True, "huge_tree": False, "load_dtd": False}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# entity refusal (XXE / billion laughs)
+
+ENTITY_MESSAGE = (
+    "the file declares XML entities (<!ENTITY …> in a DOCTYPE); refused to protect against external-entity (XXE) "
+    "and entity-expansion attacks"
+)
+
+
+def refuse_entities(source, *, external_dtd: bool = False) -> None:
+    """Raise ``ImportFormatError(where="DOCTYPE")`` if an XML document declares entities.
+
+    ``source`` is either the first bytes of the document (``HEAD_BYTES``; ``<!ENTITY`` is looked for, NULs ignored so
+    UTF-16 is caught too) or a parsed element, whose docinfo is asked (it sees the DOCTYPE even with
+    ``load_dtd=False``, so a DOCTYPE after the first 64 KB is caught too). With ``external_dtd=True`` a DOCTYPE that
+    points to an external DTD (SYSTEM / PUBLIC id) is refused as well.
+    """
+    if isinstance(source, bytes | bytearray):
+        if b"<!ENTITY" in source.replace(b"\x00", b""):
+            raise ImportFormatError(ENTITY_MESSAGE, "DOCTYPE")
+        return
+    docinfo = source.getroottree().docinfo
+    dtd = docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise ImportFormatError(ENTITY_MESSAGE, "DOCTYPE")
+    if external_dtd and (docinfo.system_url or docinfo.public_id):
+        raise ImportFormatError("XML references an external DTD; refused", "DOCTYPE")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# peeking and encoding
+
+
+class _Rejoined(io.RawIOBase):
+    """A raw stream that first returns the bytes already peeked, then the rest of the original stream."""
+
+    def __init__(self, head: bytes, rest):
+        self._head = head
+        self._pos = 0
+        self._rest = rest
+        self._tail = head[-16:]
+        self.saw_entity = b"<!ENTITY" in head  # watched so a parse error caused by a late DOCTYPE is named as such
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._pos < len(self._head):
+            chunk = self._head[self._pos : self._pos + len(buffer)]
+            buffer[: len(chunk)] = chunk
+            self._pos += len(chunk)
+            return len(chunk)
+        data = self._rest.read(len(buffer))
+        if not data:
+            return 0
+        if b"<!ENTITY" in self._tail + data[:4096] or b"<!ENTITY" in data:
+            self.saw_entity = True
+        self._tail = data[-16:]
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def peek(stream) -> tuple[bytes, io.BufferedReader]:
+    """Read the first ``HEAD_BYTES`` of a (possibly unseekable) stream; return them and a stream that re-reads them."""
+    head = stream.read(HEAD_BYTES) or b""
+    return head, io.BufferedReader(_Rejoined(head, stream), buffer_size=1 << 20)
+
+
+def detect_encoding(head: bytes) -> str:
+    """'utf-8-sig', 'utf-8' or 'gb18030' (superset of GBK / GB2312) for the first bytes of a text file.
+
+    A multibyte character cut at the end of ``head`` (the 64 KB boundary) is tolerated.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def open_text(stream: BinaryIO) -> io.TextIOWrapper:
+    """A text view (``newline=""``, for csv) of a seekable binary stream, in its detected encoding."""
+    pos = stream.tell()
+    head = stream.read(HEAD_BYTES)
+    stream.seek(pos)
+    return io.TextIOWrapper(stream, encoding=detect_encoding(head), newline="")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# streaming XML
+
+
+def iter_xml(stream, tags: Iterable[str], root: str | Iterable[str], kind: str, events=("end",)):
+    """Yield ``(event, element)`` for ``tags`` from a binary XML stream, safely.
+
+    Entity declarations are refused twice (``refuse_entities``): by looking for ``<!ENTITY`` in the first 64 KB, and
+    by asking the parser's docinfo at the first event. Entities are never resolved nor loaded
+    (``safe_xml_parser_kwargs``). An empty / whitespace-only file yields nothing. A wrong root element or a syntax
+    error raises ``ImportFormatError`` with ``where`` = "line N". Callers must free what they consumed
+    (``free(elem)``) so memory stays flat.
+    """
+    roots = {root} if isinstance(root, str) else set(root)
+    head, buffered = peek(stream)
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
+        return
+    refuse_entities(head)
+    context = etree.iterparse(buffered, events=events, tag=tuple(tags), **safe_xml_parser_kwargs())
+    checked = False
+    try:
+        for event, elem in context:
+            if not checked:
+                refuse_entities(elem)
+                _check_root(elem.getroottree().getroot(), roots, kind)
+                checked = True
+            yield event, elem
+        if not checked and context.root is not None:
+            refuse_entities(context.root)
+            _check_root(context.root, roots, kind)
+    except etree.XMLSyntaxError as exc:
+        if buffered.raw.saw_entity:  # e.g. an entity used in an attribute fails before the first event
+            raise ImportFormatError(ENTITY_MESSAGE, "DOCTYPE") from None
+        line = exc.lineno or (exc.position[0] if exc.position else 0)
+        raise ImportFormatError(f"malformed XML ({exc.msg})", f"line {line}") from None
+
+
+def _check_root(root_elem, roots: set[str], kind: str) -> None:
+    if root_elem.tag not in roots:
+        expected = " or ".join(f"<{r}>" for r in sorted(roots))
+        raise ImportFormatError(
+            f"not a {kind} file: root element is <{root_elem.tag}>, expected {expected}", f"line {root_elem.sourceline}"
+        )
+
+
+def free(elem) -> None:
+    """Release a consumed element and the already-consumed siblings before it."""
+    elem.clear(keep_tail=False)
+    parent = elem.getparent()
+    if parent is not None:
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# CSV and value helpers
+
+
+def _sniff_delimiter(head_text: str) -> str:
+    first = head_text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def iter_csv_rows(stream, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(line number, {lower-cased header: stripped value})`` for each non-empty data row.
+
+    Encoding UTF-8 / UTF-8-BOM / GBK (``detect_encoding``), delimiter sniffed. Empty or header-only files yield
+    nothing.
+    """
+    head, buffered = peek(stream)
+    if not head.strip():
+        return
+    encoding = detect_encoding(head)
+    head_text = head.decode(encoding, errors="replace")
+    delimiter = _sniff_delimiter(head_text.lstrip("\ufeff"))
+    text = io.TextIOWrapper(buffered, encoding=encoding, newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = None
+        for row in reader:
+            if header is None:
+                if not any(cell.strip() for cell in row):
+                    continue
+                header = [cell.strip().lstrip("\ufeff").lower() for cell in row]
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            yield reader.line_num, {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)}
+    except csv.Error as exc:
+        raise ImportFormatError(f"malformed {kind} CSV ({exc})", f"line {reader.line_num}") from None
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(
+            f"{kind} CSV is not valid {encoding} text ({exc.reason})", f"line {reader.line_num + 1}"
+        ) from None
+
+
+def pick(row: dict[str, str], *names: str) -> str:
+    """The first non-empty value among the column ``names`` (aliases), else ""."""
+    for name in names:
+        value = row.get(name)
+        if value:
+            return value
+    return ""
+
+
+def to_float(value: str | None, where: str = "") -> float | None:
+    value = (value or "").strip()
+    if not value or value.lower() in ("n/a", "none", "-"):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ImportFormatError(f"not a number: {value[:40]!r}", where) from None
+
+
+def to_port(value: str | None, where: str = "") -> int | None:
+    value = (value or "").strip()
+    if not value or value.lower() in ("general", "n/a"):
+        return None
+    try:
+        port = int(value)
+    except ValueError:
+        raise ImportFormatError(f"not a port number: {value[:40]!r}", where) from None
+    if not 0 <= port <= 65535:
+        raise ImportFormatError(f"port out of range: {port}", where)
+    return port or None  # Nessus uses port 0 for host-level results
+
+
+CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
+
+
+def split_cves(text: str | None) -> list[str]:
+    """Upper-cased CVE ids found in ``text``, in order, without duplicates."""
+    return list(dict.fromkeys(m.upper() for m in CVE_RE.findall(text or "")))
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,219 @@
+"""Nessus importer: ``.nessus`` XML (NessusClientData_v2) and Nessus / Tenable CSV exports.
+
+Decisions (see also the tests, which pin them on DefectDojo's sample files):
+
+* One record per ReportItem, i.e. per (plugin, host, port). Several CVEs on one plugin result stay on one record
+  (``cve`` is a list); ``rule_id`` is always ``nessus:<pluginID>`` so the identity does not change when Tenable adds a
+  CVE to a plugin. ``raw_id`` is the plugin ID.
+* Severity 0 ("None"/"Info") items are kept as ``info`` records, not skipped: they carry the open-port and inventory
+  facts (SYN scanner, OS identification) and the writer/UI can filter them. DefectDojo's ``nessus_many_vuln.xml``
+  gives 6 findings; we give 7 because DefectDojo merges the two "Nessus SYN scanner" results (ports 443 and 264) into
+  one finding with two endpoints while we keep the port in the record (it is part of the fingerprint).
+* CSV: Nessus exports one row per (plugin, host, port, CVE); consecutive rows of the same plugin result are merged back
+  into one record with a CVE list. Rows whose cells are all empty (Tenable.sc pads its exports with them) are ignored,
+  so ``nessus_many_vuln.csv`` (533 rows, 4 non-empty) gives 4 records, as in DefectDojo.
+  Both the Nessus Professional columns (``Plugin ID``, ``Risk``, ``Host`` …) and the Tenable.sc / Tenable.io columns
+  (``Plugin``, ``Severity``, ``IP Address``, ``Plugin Text`` …) are understood; the delimiter (``,`` ``;`` tab) is
+  sniffed from the header line and the encoding is UTF-8, UTF-8 with BOM or GBK (read as its superset GB18030).
+
+The streaming, encoding, entity-refusal and CSV helpers (``iter_xml``, ``free``, ``iter_csv_rows``, ``pick`` …) are
+shared with the other importers and live in ``base.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from .base import (
+    ImportFormatError,
+    Record,
+    clip,
+    free,
+    is_ip,
+    iter_csv_rows,
+    iter_xml,
+    peek,
+    pick,
+    severity_from_cvss,
+    split_cves,
+    to_float,
+    to_port,
+)
+
+TOOL = "nessus"
+CWE_RE = re.compile(r"CWE\s*[#:-]?\s*(\d+)", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Nessus
+
+SEVERITY_BY_NUMBER = {"0": "info", "1": "low", "2": "medium", "3": "high", "4": "critical"}
+SEVERITY_BY_WORD = {
+    "critical": "critical",
+    "high": "high",
+    "medium": "medium",
+    "low": "low",
+    "none": "info",
+    "info": "info",
+    "informational": "info",
+}
+
+
+def parse(stream) -> Iterator[Record]:
+    """Parse a Nessus file, XML or CSV (decided from the first non-blank byte)."""
+    head, buffered = peek(stream)
+    if not head.strip():
+        return iter(())
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return parse_xml(buffered)
+    return parse_csv(buffered)
+
+
+def parse_xml(stream) -> Iterator[Record]:
+    host = ip = ""
+    for _event, elem in iter_xml(
+        stream, ("Policy", "HostProperties", "ReportItem", "ReportHost"), "NessusClientData_v2", "Nessus"
+    ):
+        tag = elem.tag
+        if tag == "ReportItem":
+            yield _xml_item(elem, host, ip)
+        elif tag == "HostProperties":
+            props = {t.get("name"): (t.text or "").strip() for t in elem.iter("tag")}
+            name = elem.getparent().get("name", "").strip()
+            ip = props.get("host-ip") or (name if is_ip(name) else "")
+            host = props.get("host-fqdn") or props.get("hostname") or ("" if is_ip(name) else name)
+        elif tag == "ReportHost":
+            host = ip = ""
+        free(elem)
+
+
+def _xml_item(item, host: str, ip: str) -> Record:
+    where = f"line {item.sourceline}"
+    plugin_id = (item.get("pluginID") or "").strip()
+    if not plugin_id:
+        raise ImportFormatError("ReportItem without pluginID", where)
+    fields: dict[str, str] = {}
+    cves: list[str] = []
+    cwes: list[int] = []
+    refs: list[str] = []
+    for child in item:
+        if not isinstance(child.tag, str):
+            continue
+        text = child.text or ""
+        if child.tag == "cve":
+            cves.extend(split_cves(text))
+        elif child.tag == "cwe":
+            cwes.extend(int(n) for n in re.findall(r"\d+", text))
+        elif child.tag == "see_also":
+            refs.extend(line.strip() for line in text.splitlines() if line.strip())
+        elif child.tag == "xref":
+            cwes.extend(int(n) for n in CWE_RE.findall(text))
+        else:
+            fields[child.tag] = text
+    cvss3 = to_float(fields.get("cvss3_base_score"), where)
+    cvss2 = to_float(fields.get("cvss_base_score"), where)
+    score = cvss3 if cvss3 is not None else cvss2
+    severity = SEVERITY_BY_NUMBER.get((item.get("severity") or "").strip())
+    if severity is None:
+        severity = SEVERITY_BY_WORD.get(fields.get("risk_factor", "").strip().lower()) or severity_from_cvss(score)
+    synopsis = fields.get("synopsis", "").strip()
+    description = fields.get("description", "").strip()
+    return Record(
+        tool=TOOL,
+        rule_id=f"nessus:{plugin_id}",
+        title=clip(item.get("pluginName") or fields.get("plugin_name") or f"Nessus plugin {plugin_id}", 500),
+        severity=severity,
+        description=clip("\n\n".join(p for p in (synopsis, description) if p)),
+        solution=clip("" if fields.get("solution", "").strip() == "n/a" else fields.get("solution")),
+        host=host,
+        ip=ip,
+        port=to_port(item.get("port"), where),
+        protocol=(item.get("protocol") or "").strip().lower(),
+        cve=list(dict.fromkeys(cves)),
+        cwe=list(dict.fromkeys(cwes)),
+        cvss_score=score,
+        cvss_vector=(fields.get("cvss3_vector") if cvss3 is not None else fields.get("cvss_vector")) or "",
+        evidence=clip(fields.get("plugin_output")),
+        references=refs,
+        raw_id=plugin_id,
+    )
+
+
+# CSV column aliases, lower-cased: Nessus Professional first, then Tenable.sc / Tenable.io.
+COL_PLUGIN = ("plugin id", "plugin", "plugin_id", "pluginid")
+COL_NAME = ("name", "plugin name")
+COL_RISK = ("risk", "risk factor", "severity")
+COL_HOST = ("host", "dns name", "fqdn", "netbios name")
+COL_IP = ("ip address", "ip", "host ip")
+COL_PROTOCOL = ("protocol",)
+COL_PORT = ("port",)
+COL_CVE = ("cve", "cves")
+COL_CVSS3 = ("cvss v3.0 base score", "cvss v3 base score", "cvssv3", "cvss3 base score", "cvss v3.1 base score")
+COL_CVSS2 = ("cvss v2.0 base score", "cvss v2 base score", "cvss", "cvss base score")
+COL_VECTOR3 = ("cvss v3 vector", "cvss v3.0 vector", "cvss3 vector")
+COL_VECTOR2 = ("cvss v2 vector", "cvss v2.0 vector", "cvss vector")
+COL_OUTPUT = ("plugin output", "plugin text")
+
+
+def parse_csv(stream) -> Iterator[Record]:
+    pending: Record | None = None
+    pending_key = None
+    checked = False
+    for line, row in iter_csv_rows(stream, "Nessus"):
+        where = f"line {line}"
+        if not checked:
+            if not any(c in row for c in COL_PLUGIN):
+                raise ImportFormatError("not a Nessus CSV: no 'Plugin ID' (or 'Plugin') column", "line 1")
+            checked = True
+        record = _csv_record(row, where)
+        key = (record.rule_id, record.host, record.ip, record.protocol, record.port)
+        if pending is not None and key == pending_key:
+            pending.cve.extend(c for c in record.cve if c not in pending.cve)
+            continue
+        if pending is not None:
+            yield pending
+        pending, pending_key = record, key
+    if pending is not None:
+        yield pending
+
+
+def _csv_record(row: dict[str, str], where: str) -> Record:
+    plugin_id = pick(row, *COL_PLUGIN)
+    if not plugin_id:
+        raise ImportFormatError("row without a plugin ID", where)
+    cvss3 = to_float(pick(row, *COL_CVSS3), where)
+    cvss2 = to_float(pick(row, *COL_CVSS2), where)
+    score = cvss3 if cvss3 is not None else cvss2
+    risk = pick(row, "risk", "risk factor").lower() or pick(row, "severity").lower()
+    severity = SEVERITY_BY_WORD.get(risk) or SEVERITY_BY_NUMBER.get(risk) or severity_from_cvss(score)
+    host_value = pick(row, *COL_HOST)
+    ip = pick(row, *COL_IP)
+    if not ip and is_ip(host_value):
+        ip, host_value = host_value, ""
+    synopsis = pick(row, "synopsis")
+    description = pick(row, "description")
+    output = pick(row, *COL_OUTPUT)
+    if output.startswith("Plugin Output:"):
+        output = output[len("Plugin Output:") :]
+    solution = pick(row, "solution")
+    refs = [r.strip() for r in pick(row, "see also").splitlines() if r.strip()]
+    return Record(
+        tool=TOOL,
+        rule_id=f"nessus:{plugin_id}",
+        title=clip(pick(row, *COL_NAME) or f"Nessus plugin {plugin_id}", 500),
+        severity=severity,
+        description=clip("\n\n".join(p for p in (synopsis, description) if p)),
+        solution=clip("" if solution == "n/a" else solution),
+        host=host_value,
+        ip=ip,
+        port=to_port(pick(row, *COL_PORT), where),
+        protocol=pick(row, *COL_PROTOCOL).lower(),
+        cve=split_cves(pick(row, *COL_CVE)),
+        cwe=list(dict.fromkeys(int(n) for n in CWE_RE.findall(pick(row, "cross references", "cwe")))),
+        cvss_score=score,
+        cvss_vector=(pick(row, *COL_VECTOR3) if cvss3 is not None else pick(row, *COL_VECTOR2)),
+        evidence=clip(output),
+        references=refs,
+        raw_id=plugin_id,
+    )

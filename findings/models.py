@@ -1,0 +1,209 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from assets.models import Domain, InformationSystem, IPRange, Website
+from core.models import UnitOwned
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", _("Critical")
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+    INFO = "info", _("Info")
+
+
+SEVERITY_ORDER = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("finding status", "Open")
+    CONFIRMED = "confirmed", _("Confirmed")
+    FALSE_POSITIVE = "false_positive", _("False positive")
+    RISK_ACCEPTED = "risk_accepted", _("Risk accepted")
+    FIXED = "fixed", _("Fixed")
+    REOPENED = "reopened", _("Reopened")
+
+
+OPEN_STATUSES = {FindingStatus.OPEN, FindingStatus.CONFIRMED, FindingStatus.REOPENED}
+
+
+class FindingSource(models.TextChoices):
+    SCANNER = "scanner", _("Scanner import")
+    MLPS_DUTY = "mlps_duty", _("MLPS duty")
+    MONITORING = "monitoring", pgettext_lazy("finding source", "Monitoring")
+    INSPECTION = "inspection", _("Inspection")
+    UPSTREAM = "upstream_notice", _("Upstream notice")
+    MANUAL = "manual", _("Manual")
+
+
+class Finding(UnitOwned):
+    """Anything that needs a unit to act: one model, one list, one lifecycle for every source."""
+
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, editable=False)
+    source = models.CharField(_("source"), max_length=20, choices=FindingSource.choices, default=FindingSource.MANUAL)
+    tool = models.CharField(_("tool"), max_length=30, blank=True)
+    rule_id = models.CharField(_("rule"), max_length=200, db_index=True, blank=True)
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    solution = models.TextField(_("solution"), blank=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, db_index=True)
+    cve = models.JSONField(_("CVE"), default=list, blank=True)
+    cwe = models.JSONField(_("CWE"), default=list, blank=True)
+    cvss_score = models.DecimalField(_("CVSS score"), max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss_vector = models.CharField(_("CVSS vector"), max_length=200, blank=True)
+    host = models.CharField(_("host"), max_length=255, blank=True, db_index=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True, db_index=True)
+    port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    protocol = models.CharField(_("protocol"), max_length=20, blank=True)
+    url = models.TextField(_("URL"), blank=True)
+    parameter = models.CharField(_("parameter"), max_length=200, blank=True)
+    evidence = models.TextField(_("evidence"), blank=True)
+    system = models.ForeignKey(
+        InformationSystem,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        verbose_name=_("information system"),
+    )
+    website = models.ForeignKey(
+        Website, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings", verbose_name=_("website")
+    )
+    domain = models.ForeignKey(
+        Domain, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings", verbose_name=_("domain")
+    )
+    ip_range = models.ForeignKey(
+        IPRange,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        verbose_name=_("IP range"),
+    )
+    attributed = models.BooleanField(
+        _("matched to an asset"),
+        default=True,
+        help_text=_("Unattributed findings matched no registered asset: register the asset or assign the finding"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN, db_index=True
+    )
+    status_reason = models.TextField(_("reason"), blank=True)
+    status_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    closed_by_rescan = models.BooleanField(_("closed by re-scan"), default=False)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
+    times_seen = models.PositiveIntegerField(_("times seen"), default=1)
+    risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0, db_index=True)
+    last_import = models.ForeignKey(
+        "ScanImport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("last import"),
+    )
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["-risk_score", "-last_seen"]
+        constraints = [models.UniqueConstraint(fields=["unit", "fingerprint"], name="findings_unique_per_unit")]
+        indexes = [models.Index(fields=["unit", "status"])]
+
+    def __str__(self):
+        where = self.host or self.ip or self.url
+        return f"{self.title} @ {where}" if where else self.title
+
+    def get_absolute_url(self):
+        from core.registry import object_url
+
+        return object_url(self)
+
+    def save(self, *args, **kwargs):
+        if not self.rule_id:
+            self.rule_id = f"manual:{self.title}"[:200]
+        if not self.fingerprint:
+            # Scanner findings get theirs from the writer; a manual one is identified the same way.
+            from .fingerprints import fingerprint
+            from .importers.base import Record
+
+            self.fingerprint = fingerprint(
+                Record(
+                    tool=self.tool or "manual",
+                    rule_id=self.rule_id,
+                    title=self.title,
+                    severity=self.severity,
+                    host=self.host,
+                    ip=self.ip,
+                    port=self.port,
+                    url=self.url,
+                    parameter=self.parameter,
+                )
+            )
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def scan_upload_to(instance, filename):
+    """A random stored name; the uploader's file name is kept in ``file_name``."""
+    import uuid
+
+    return f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class ImportState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ScanImport(UnitOwned):
+    """One imported scanner file and what it changed; the history the bureau reads."""
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    upload = models.FileField(_("file"), upload_to=scan_upload_to, max_length=200, blank=True)
+    file_format = models.CharField(_("format"), max_length=20, blank=True)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    sm3 = models.CharField(_("SM3 digest"), max_length=64, blank=True)
+    close_missing = models.BooleanField(_("close findings of this scope not seen in this scan"), default=False)
+    state = models.CharField(_("state"), max_length=10, choices=ImportState.choices, default=ImportState.PENDING)
+    error = models.TextField(_("error"), blank=True)
+    records = models.PositiveIntegerField(_("records"), default=0)
+    new = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    reopened = models.PositiveIntegerField(_("reopened"), default=0)
+    closed = models.PositiveIntegerField(_("closed"), default=0)
+    unattributed = models.PositiveIntegerField(_("unattributed"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("scan import")
+        verbose_name_plural = _("scan imports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.file_name
+
+    def get_absolute_url(self):
+        from core.registry import object_url
+
+        return object_url(self)

@@ -1,0 +1,17 @@
+"""Background jobs of the findings app."""
+
+from core.tasks import progress, task
+
+from .imports import run_import
+from .models import ScanImport
+
+
+@task
+def import_scan(scan_import_id: int) -> dict:
+    """Import the uploaded file of one ScanImport (the upload page starts this and shows its progress)."""
+    scan_import = ScanImport.objects.select_related("unit", "created_by").get(pk=scan_import_id)
+    progress(5, scan_import.file_name)
+    with scan_import.upload.open("rb") as fileobj:
+        run_import(scan_import, fileobj, user=scan_import.created_by)
+    progress(100, scan_import.get_state_display())
+    return {"state": scan_import.state, "new": scan_import.new, "updated": scan_import.updated}

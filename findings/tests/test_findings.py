@@ -1,0 +1,194 @@
+"""Findings: the shared writer (dedup, re-import, close on re-scan, reopen, asset matching, unattributed), the import
+paths (command line, upload page with a background task), scoping, scoring, and the generic pages/API."""
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from assets.tests.factories import InformationSystemFactory, IPRangeFactory, WebsiteFactory
+from core.models import AuditEntry, TaskRun
+from core.testing import BACKEND, ModelTestCases, build_test_tree, make_user
+from findings.importers.base import Record
+from findings.models import Finding, ScanImport
+from findings.scoring import risk_score
+from findings.writer import fingerprint, write_records
+
+SCANS = Path(__file__).resolve().parents[3] / "shared" / "data" / "scans"
+
+
+@pytest.fixture
+def tree(settings, tmp_path):
+    settings.EDUSEC_REQUIRE_2FA = False
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return build_test_tree()
+
+
+def rec(rule="CVE-2021-44228", host="", ip="", port=443, severity="high", url=""):
+    return Record(
+        tool="nuclei", rule_id=rule, title=f"问题 {rule}", severity=severity, host=host, ip=ip, port=port, url=url
+    )
+
+
+@pytest.mark.django_db
+def test_reimport_never_duplicates_and_counts(tree):
+    root, unit_a, unit_b, school_a = tree
+    records = [rec(ip="192.0.2.10"), rec(ip="192.0.2.11"), rec(rule="CVE-2023-1", ip="192.0.2.10")]
+    first = write_records(records + [records[0]], unit=unit_a)  # a duplicate inside the file counts once
+    assert (first.records, first.new, first.updated) == (4, 3, 0)
+    again = write_records(records, unit=unit_a)
+    assert (again.new, again.updated) == (0, 3)
+    assert Finding.objects.count() == 3
+    assert set(Finding.objects.values_list("times_seen", flat=True)) == {2}
+
+
+@pytest.mark.django_db
+def test_close_on_rescan_and_reopen(tree):
+    root, unit_a, unit_b, school_a = tree
+    write_records([rec(ip="192.0.2.10"), rec(ip="192.0.2.11")], unit=unit_a, tool="nuclei")
+    result = write_records([rec(ip="192.0.2.10")], unit=unit_a, close_missing=True, tool="nuclei")
+    assert result.closed == 1
+    gone = Finding.objects.get(ip="192.0.2.11")
+    assert gone.status == "fixed" and gone.closed_by_rescan
+    back = write_records([rec(ip="192.0.2.11")], unit=unit_a, tool="nuclei")
+    assert back.reopened == 1
+    gone.refresh_from_db()
+    assert gone.status == "reopened" and not gone.closed_by_rescan
+
+
+@pytest.mark.django_db
+def test_records_are_matched_to_assets_and_units(tree):
+    root, unit_a, unit_b, school_a = tree
+    system = InformationSystemFactory(unit=school_a, mlps_level=3, internet_facing=True)
+    WebsiteFactory(unit=school_a, system=system, url="https://www.yixiao.school.example")
+    IPRangeFactory(unit=school_a, cidr="198.51.100.0/28")
+    write_records(
+        [
+            rec(host="www.yixiao.school.example"),
+            rec(ip="198.51.100.5"),
+            rec(ip="203.0.113.99"),
+        ],
+        unit=unit_a,
+    )
+    by_site = Finding.objects.get(host="www.yixiao.school.example")
+    assert by_site.unit == school_a and by_site.system == system and by_site.website is not None
+    assert by_site.risk_score == risk_score("high", 3, True).score
+    by_range = Finding.objects.get(ip="198.51.100.5")
+    assert by_range.unit == school_a and by_range.ip_range is not None
+    stray = Finding.objects.get(ip="203.0.113.99")
+    assert stray.unit == unit_a and not stray.attributed  # no registered asset: on the importer's unit, unattributed
+
+
+@pytest.mark.django_db
+def test_assets_of_a_sibling_are_never_matched(tree):
+    root, unit_a, unit_b, school_a = tree
+    WebsiteFactory(unit=unit_b, url="https://www.yiqu.school.example")
+    write_records([rec(host="www.yiqu.school.example")], unit=unit_a)
+    finding = Finding.objects.get()
+    assert finding.unit == unit_a and not finding.attributed
+
+
+def test_fingerprint_ignores_the_tool_and_follows_the_place():
+    a = Record(tool="nessus", rule_id="CVE-2021-44228", title="x", severity="high", ip="192.0.2.1", port=443)
+    b = Record(tool="nuclei", rule_id="CVE-2021-44228", title="y", severity="critical", ip="192.0.2.1", port=443)
+    c = Record(tool="nuclei", rule_id="CVE-2021-44228", title="y", severity="critical", ip="192.0.2.1", port=8443)
+    assert fingerprint(a) == fingerprint(b) != fingerprint(c)
+
+
+def test_risk_score_parts():
+    plain = risk_score("medium")
+    assert plain.score == 12
+    worst = risk_score("critical", 4, True, True, True)
+    assert worst.score == 100 and dict(worst.parts)["mlps_level"] == 2.0
+    with pytest.raises(ValueError):
+        risk_score("urgent")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", sorted(p for p in SCANS.rglob("*") if p.is_file()), ids=lambda p: p.name)
+def test_every_shared_sample_imports_from_the_command_line(tree, path):
+    root, unit_a, unit_b, school_a = tree
+    out = io.StringIO()
+    call_command("import_scan", str(path), "--unit", unit_a.code, stdout=out)
+    scan_import = ScanImport.objects.get()
+    assert scan_import.state == "done", scan_import.error
+    assert Finding.objects.count() == scan_import.new
+    call_command("import_scan", str(path), "--unit", unit_a.code, stdout=out)  # again: no duplicates
+    assert Finding.objects.count() == scan_import.new
+    assert AuditEntry.objects.filter(action="import", object_type="findings.scanimport").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_malformed_file_writes_nothing(tree, tmp_path):
+    root, unit_a, *_ = tree
+    broken = tmp_path / "broken.nessus"
+    broken.write_bytes(b'<?xml version="1.0"?><NessusClientData_v2><Report name="x"><ReportHost name="h">')
+    with pytest.raises(Exception) as excinfo:
+        call_command("import_scan", str(broken), "--unit", unit_a.code)
+    assert "nothing was imported" in str(excinfo.value)
+    assert Finding.objects.count() == 0
+    assert ScanImport.objects.get().state == "failed"
+
+
+@pytest.mark.django_db
+def test_upload_page_imports_through_a_task_and_imports_are_scoped(tree, settings, django_capture_on_commit_callbacks):
+    # The task runs eagerly when the upload commits; the thread-pool and Celery executors are tested in core.
+    settings.EDUSEC_TASKS_EAGER = True
+    root, unit_a, unit_b, school_a = tree
+    client = Client()
+    client.force_login(make_user("sec", unit_a, ["security_officer"]), backend=BACKEND)
+    with (
+        (SCANS / "nessus" / "defectdojo" / "nessus_many_vuln.xml").open("rb") as fh,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post("/findings/imports/upload/", {"unit": unit_a.pk, "file": fh})
+    assert response.status_code == 302
+    scan_import = ScanImport.objects.get()
+    run = TaskRun.objects.latest("pk")
+    assert run.name == "findings.import_scan" and run.state == "success"
+    assert response["Location"].endswith(f"?task={run.pk}")
+    assert scan_import.state == "done", scan_import.error
+    assert scan_import.new > 0 and Finding.objects.filter(unit__path__startswith=unit_a.path).count() > 0
+    sibling = Client()
+    sibling.force_login(make_user("sec_b", unit_b, ["security_officer"]), backend=BACKEND)
+    assert sibling.get(f"/findings/imports/{scan_import.pk}/").status_code == 404
+    finding = Finding.objects.first()
+    assert sibling.get(f"/findings/findings/{finding.pk}/").status_code == 404
+
+
+class FindingTests(ModelTestCases.UI, ModelTestCases.API):
+    model = Finding
+    update_data = {"title": "弱口令（已核实）"}
+    bulk_edit_data = {"status": "confirmed"}
+
+    def make_object(self, unit, **kwargs):
+        counter = Finding.objects.count()
+        return Finding.objects.create(
+            unit=unit,
+            fingerprint=f"{counter:064x}",
+            rule_id="manual:weak-password",
+            title="后台弱口令",
+            severity="high",
+            host=f"h{counter}.school.example",
+            **kwargs,
+        )
+
+    def form_data(self, unit):
+        return {
+            "unit": unit.pk,
+            "title": "门户后台弱口令",
+            "severity": "high",
+            "host": "www.jia.school.example",
+            "status": "open",
+        }
+
+    def api_data(self, unit):
+        return {
+            "unit": unit.pk,
+            "title": "接口新增问题",
+            "severity": "medium",
+            "rule_id": "manual:api",
+            "host": "api.jia.school.example",
+        }
