@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from assets.models import Domain, InformationSystem, IPRange, Website
+from assets.models import Domain, InformationSystem, IPRange, MobileApp, Website
 from core.models import UnitOwned
 
 
@@ -84,15 +84,56 @@ class Finding(UnitOwned):
         related_name="findings",
         verbose_name=_("IP range"),
     )
+    app = models.ForeignKey(
+        MobileApp,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        verbose_name=_("mobile app"),
+    )
     attributed = models.BooleanField(
         _("matched to an asset"),
         default=True,
         help_text=_("Unattributed findings matched no registered asset: register the asset or assign the finding"),
     )
+    candidate_unit = models.ForeignKey(
+        settings.EDUSEC_UNIT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("candidate unit"),
+        help_text=_("For an unattributed finding: the unit whose address space or domain it falls in"),
+    )
+    due_date = models.DateField(_("deadline"), null=True, blank=True, db_index=True)
     status = models.CharField(
         _("status"), max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN, db_index=True
     )
     status_reason = models.TextField(_("reason"), blank=True)
+    # A false positive or an accepted risk is requested by the unit and approved by someone else (see workflow.py).
+    requested_status = models.CharField(
+        _("requested status"),
+        max_length=20,
+        blank=True,
+        choices=[
+            (FindingStatus.FALSE_POSITIVE, FindingStatus.FALSE_POSITIVE.label),
+            (FindingStatus.RISK_ACCEPTED, FindingStatus.RISK_ACCEPTED.label),
+        ],
+    )
+    request_reason = models.TextField(_("reason given"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), null=True, blank=True)
+    requested_until = models.DateField(_("accept the risk until"), null=True, blank=True)
+    accepted_until = models.DateField(_("risk accepted until"), null=True, blank=True)
+    status_approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     status_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -120,6 +161,10 @@ class Finding(UnitOwned):
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
         ordering = ["-risk_score", "-last_seen"]
+        permissions = [
+            ("approve_finding", "Can approve false positives and accepted risks of subordinate units"),
+            ("assign_finding", "Can assign unattributed findings to a unit"),
+        ]
         constraints = [models.UniqueConstraint(fields=["unit", "fingerprint"], name="findings_unique_per_unit")]
         indexes = [models.Index(fields=["unit", "status"])]
 
@@ -185,6 +230,7 @@ class ScanImport(UnitOwned):
     close_missing = models.BooleanField(_("close findings of this scope not seen in this scan"), default=False)
     state = models.CharField(_("state"), max_length=10, choices=ImportState.choices, default=ImportState.PENDING)
     error = models.TextField(_("error"), blank=True)
+    error_en = models.TextField(_("error (English)"), blank=True)
     records = models.PositiveIntegerField(_("records"), default=0)
     new = models.PositiveIntegerField(_("new"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
@@ -192,6 +238,7 @@ class ScanImport(UnitOwned):
     closed = models.PositiveIntegerField(_("closed"), default=0)
     unattributed = models.PositiveIntegerField(_("unattributed"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    rejected_sample = models.JSONField(_("rejected records (first 100)"), default=list, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 

@@ -16,8 +16,11 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import BinaryIO
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -29,13 +32,81 @@ CSV_FIELD_LIMIT = 256 * 1024 * 1024
 csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, CSV_FIELD_LIMIT)))
 
 
-class ImportFormatError(ValueError):
-    """The file cannot be read as the format it claims; ``where`` says which line/element (for the user)."""
+class Location:
+    """Where in a file a problem is: rendered in the active language when shown ("第 3 行" / "line 3")."""
 
-    def __init__(self, message: str, where: str = ""):
-        self.message = message
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
+    def __init__(self, template, **params):
+        self.template = template  # a gettext_lazy string with %(name)s placeholders
+        self.params = params
+
+    def __str__(self) -> str:
+        return str(self.template) % self.params
+
+    def __eq__(self, other):
+        if isinstance(other, Location):
+            return (str(self.template), self.params) == (str(other.template), other.params)
+        return NotImplemented
+
+    __hash__ = None
+
+
+def at_line(number: int) -> Location:
+    """Line ``number`` of a text file (1-based)."""
+    return Location(_("line %(line)s"), line=number)
+
+
+def at_row(number: int, sheet: str = "") -> Location:
+    """Row ``number`` (1-based, as Excel shows it) of a worksheet."""
+    if sheet:
+        return Location(_("sheet %(sheet)s, row %(row)s"), sheet=sheet, row=number)
+    return Location(_("row %(row)s"), row=number)
+
+
+def at_cell(number: int, column: str, sheet: str = "") -> Location:
+    """Row ``number``, column ``column`` (its header as the user sees it) of a worksheet or CSV."""
+    if sheet:
+        return Location(_("sheet %(sheet)s, row %(row)s, column %(column)s"), sheet=sheet, row=number, column=column)
+    return Location(_("row %(row)s, column %(column)s"), row=number, column=column)
+
+
+class ImportFormatError(ValueError):
+    """The file cannot be read as the format it claims; says what is wrong and where, in the user's language.
+
+    ``message`` is a ``gettext_lazy`` template with ``%(name)s`` placeholders filled from ``params``; ``where`` is a
+    ``Location`` (``at_line(3)``) or a literal such as ``"DOCTYPE"`` or ``"<ReportItem>"``. ``str(error)`` renders in
+    the active language; ``render(language)`` in a given one; ``.message`` and ``.where`` are the English texts (stable,
+    for logs and tests).
+    """
+
+    def __init__(self, message, where: Location | str = "", **params):
+        self.template = message
+        self.location = where
+        self.params = params
+        super().__init__(message)
+
+    def render(self, language: str | None = None) -> str:
+        if language is None:
+            return self._render()
+        with translation.override(language):
+            return self._render()
+
+    def _render(self) -> str:
+        text = str(self.template) % self.params if self.params else str(self.template)
+        where = str(self.location)
+        return _("%(where)s: %(message)s") % {"where": where, "message": text} if where else text
+
+    @property
+    def message(self) -> str:
+        with translation.override("en"):
+            return str(self.template) % self.params if self.params else str(self.template)
+
+    @property
+    def where(self) -> str:
+        with translation.override("en"):
+            return str(self.location)
+
+    def __str__(self) -> str:
+        return self._render()
 
 
 @dataclass
@@ -65,6 +136,11 @@ class Record:
     evidence: str = ""  # text, request/response excerpt (truncated by the importer to EVIDENCE_LIMIT)
     references: list[str] = field(default_factory=list)
     raw_id: str = ""  # the tool's own id of this result, if any
+    # Set by the templates that name the responsible unit (generic template, 上级通报): the unit's code or exact name
+    # (resolved by the writer within the importing unit's subtree), and a deadline.
+    unit_ref: str = ""
+    due_date: date | None = None
+    source: str = "scanner"  # a FindingSource value: scanner, upstream_notice, manual …
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
