@@ -15,6 +15,7 @@ from django.utils import timezone
 from . import mlps
 from .models import Assessment, DutyStatus, Grading, InformationSystem, MobileApp
 from .policy import mlps_policy
+from .signals import duties_recorded
 
 ASSESSMENT = "assessment"
 SELF_INSPECTION = "self_inspection"
@@ -147,6 +148,7 @@ def record_duty_states(today: date | None = None) -> dict[str, int]:
                 status.resolved_on = today
                 status.save()
                 counts["resolved"] += 1
+    duties_recorded.send(sender=DutyStatus, today=today)
     return counts
 
 

@@ -39,20 +39,22 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None) -> ScanImport:
             scan_import=scan_import,
             close_missing=scan_import.close_missing,
             tool=_tool_of(file_format),
+            user=user,
         )
     except ImportFormatError as exc:
-        scan_import.state, scan_import.error = ImportState.FAILED, str(exc)
+        scan_import.state = ImportState.FAILED
+        scan_import.error, scan_import.error_en = exc.render("zh-hans"), exc.render("en")
         scan_import.finished_at = timezone.now()
-        scan_import.save(update_fields=["state", "error", "finished_at", "file_format"])
+        scan_import.save(update_fields=["state", "error", "error_en", "finished_at", "file_format"])
         audit.record(
             AuditAction.IMPORT,
             obj=scan_import,
             user=user,
             result="failure",
-            changes={"file": scan_import.file_name, "error": str(exc)},
+            changes={"file": scan_import.file_name, "error": scan_import.error_en},
         )
         return scan_import
-    for name in ("records", "new", "updated", "reopened", "closed", "unattributed"):
+    for name in ("records", "new", "updated", "reopened", "closed", "unattributed", "rejected", "rejected_sample"):
         setattr(scan_import, name, getattr(counts, name))
     scan_import.state, scan_import.finished_at = ImportState.DONE, timezone.now()
     scan_import.save()
@@ -69,6 +71,7 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None) -> ScanImport:
             "reopened": counts.reopened,
             "closed": counts.closed,
             "unattributed": counts.unattributed,
+            "rejected": counts.rejected,
         },
     )
     return scan_import

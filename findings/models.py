@@ -41,22 +41,51 @@ class FindingSource(models.TextChoices):
 
 
 class Finding(UnitOwned):
-    """Anything that needs a unit to act: one model, one list, one lifecycle for every source."""
+    """Anything that needs a unit to act: one model, one list, one lifecycle for every source.
+
+    Indexes are few on purpose: an import writes tens of thousands of rows and every index costs each of them. Kept:
+    the unique (unit, fingerprint) the writer looks up, (unit, status) for the lists, risk score (the lists' order),
+    system and last import (asset and import pages), deadline. Foreign keys to users, other assets and the candidate
+    unit are not indexed (they are only followed from the finding, or on rare deletions).
+    """
+
+    # Re-declared without their single-column indexes: (unit, fingerprint) and (unit, status) lead with the unit.
+    unit = models.ForeignKey(
+        settings.EDUSEC_UNIT_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"), db_index=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        db_index=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        db_index=False,
+    )
 
     fingerprint = models.CharField(_("fingerprint"), max_length=64, editable=False)
     source = models.CharField(_("source"), max_length=20, choices=FindingSource.choices, default=FindingSource.MANUAL)
     tool = models.CharField(_("tool"), max_length=30, blank=True)
-    rule_id = models.CharField(_("rule"), max_length=200, db_index=True, blank=True)
+    rule_id = models.CharField(_("rule"), max_length=200, blank=True)
     title = models.CharField(_("title"), max_length=300)
     description = models.TextField(_("description"), blank=True)
     solution = models.TextField(_("solution"), blank=True)
-    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, db_index=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
     cve = models.JSONField(_("CVE"), default=list, blank=True)
     cwe = models.JSONField(_("CWE"), default=list, blank=True)
     cvss_score = models.DecimalField(_("CVSS score"), max_digits=3, decimal_places=1, null=True, blank=True)
     cvss_vector = models.CharField(_("CVSS vector"), max_length=200, blank=True)
-    host = models.CharField(_("host"), max_length=255, blank=True, db_index=True)
-    ip = models.CharField(_("IP address"), max_length=45, blank=True, db_index=True)
+    host = models.CharField(_("host"), max_length=255, blank=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True)
     port = models.PositiveIntegerField(_("port"), null=True, blank=True)
     protocol = models.CharField(_("protocol"), max_length=20, blank=True)
     url = models.TextField(_("URL"), blank=True)
@@ -71,10 +100,22 @@ class Finding(UnitOwned):
         verbose_name=_("information system"),
     )
     website = models.ForeignKey(
-        Website, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings", verbose_name=_("website")
+        Website,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        verbose_name=_("website"),
+        db_index=False,
     )
     domain = models.ForeignKey(
-        Domain, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings", verbose_name=_("domain")
+        Domain,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        verbose_name=_("domain"),
+        db_index=False,
     )
     ip_range = models.ForeignKey(
         IPRange,
@@ -83,6 +124,7 @@ class Finding(UnitOwned):
         on_delete=models.SET_NULL,
         related_name="findings",
         verbose_name=_("IP range"),
+        db_index=False,
     )
     app = models.ForeignKey(
         MobileApp,
@@ -91,6 +133,7 @@ class Finding(UnitOwned):
         on_delete=models.SET_NULL,
         related_name="findings",
         verbose_name=_("mobile app"),
+        db_index=False,
     )
     attributed = models.BooleanField(
         _("matched to an asset"),
@@ -105,11 +148,10 @@ class Finding(UnitOwned):
         related_name="+",
         verbose_name=_("candidate unit"),
         help_text=_("For an unattributed finding: the unit whose address space or domain it falls in"),
+        db_index=False,
     )
     due_date = models.DateField(_("deadline"), null=True, blank=True, db_index=True)
-    status = models.CharField(
-        _("status"), max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN, db_index=True
-    )
+    status = models.CharField(_("status"), max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
     status_reason = models.TextField(_("reason"), blank=True)
     # A false positive or an accepted risk is requested by the unit and approved by someone else (see workflow.py).
     requested_status = models.CharField(
@@ -129,6 +171,7 @@ class Finding(UnitOwned):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("requested by"),
+        db_index=False,
     )
     requested_at = models.DateTimeField(_("requested at"), null=True, blank=True)
     requested_until = models.DateField(_("accept the risk until"), null=True, blank=True)
@@ -141,10 +184,11 @@ class Finding(UnitOwned):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("approved by"),
+        db_index=False,
     )
     closed_by_rescan = models.BooleanField(_("closed by re-scan"), default=False)
     first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
-    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
     times_seen = models.PositiveIntegerField(_("times seen"), default=1)
     risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0, db_index=True)
     last_import = models.ForeignKey(

@@ -1,114 +1,281 @@
-"""The one writer behind every scanner import: fingerprint, deduplicate, match to assets, score, bulk-upsert.
+"""The one writer behind every import: place each record on a unit and asset, fingerprint, deduplicate, score, upsert.
 
 Importers yield normalised ``Record``s; ``write_records`` consumes them in batches inside ONE transaction, so an import
-is all or nothing. Per batch it costs a handful of queries (look up existing fingerprints, bulk insert, bulk update),
-whatever the batch size. Row-level audit entries are replaced by one import entry with the counts (a 50k-finding scan
-would otherwise write 50k chained entries).
+is all or nothing. Each batch of ``BATCH`` records costs three statements whatever its size: one SELECT of the
+fingerprints already known, one ``executemany`` INSERT, one ``executemany`` UPDATE. Rows are written with plain SQL
+rather than ``bulk_create``/``bulk_update`` because building 50,000 model instances and CASE expressions costs more
+than parsing the file (see bench/import_bench.py). Row-level audit entries are replaced by one import entry with the
+counts (a 50k-finding scan would otherwise write 50k chained entries).
+
+Placement of a record (``Placer``), from the most specific evidence to the least:
+
+1. a registered website whose host is the record's host;
+2. a registered domain the host belongs to (longest suffix wins);
+3. the narrowest registered IP range containing the address.
+
+A record placed on an asset of the importing unit's subtree becomes that asset's unit's finding. A record whose asset
+belongs to a unit OUTSIDE the subtree (a sibling district, say) is **rejected**: not written, counted, and listed (first
+100) on the import — a unit cannot write findings into units it cannot see. An asset of an ancestor unit (the city's
+metro range) says nothing about which subordinate owns the address, so such a record stays **unattributed** on the
+importing unit, as does a record matching nothing. An unattributed finding gets a **candidate unit** when the subtree
+gives a unique hint: the longest parent domain of its host under which only one unit registered names, else the /24
+(IPv4) or /48 (IPv6) block in which only one unit registered ranges.
+
+Templates that name the responsible unit (``Record.unit_ref``: the generic template, 上级通报) put the record on that
+unit — resolved by code or exact name inside the importing subtree, or the import fails naming the row — and link the
+asset only if it belongs to that unit's subtree.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from assets.models import Domain, InformationSystem, IPRange, Website
-from assets.models.ledger import address_hex
+from orgs.models import Unit
 
 from .fingerprints import fingerprint
-from .importers.base import Record
+from .importers.base import ImportFormatError, Record
 from .models import OPEN_STATUSES, Finding, FindingSource, FindingStatus
 from .scoring import risk_score
 
 BATCH = 2000
-UPDATE_FIELDS = [
-    "last_seen",
-    "times_seen",
-    "status",
-    "closed_by_rescan",
-    "last_import",
-    "severity",
-    "risk_score",
-    "evidence",
-    "updated_at",
-]
+REJECTED_SAMPLE = 100
+# Second-level public suffixes under which a shared parent domain says nothing about ownership.
+PUBLIC_SECOND_LEVEL = frozenset({"edu.cn", "gov.cn", "com.cn", "net.cn", "org.cn", "ac.cn"})
+NEIGHBOUR_PREFIX = {4: 24, 6: 48}
+AMBIGUOUS = -1
 
 
-@dataclass
-class Match:
+@dataclass(frozen=True)
+class Owner:
+    """A registered asset a record may belong to."""
+
+    kind: str  # website / domain / ip_range
+    asset_id: int
+    unit_id: int
+    unit_path: str
+    system_id: int | None
+
+
+@dataclass(frozen=True)
+class Placement:
     unit_id: int
     system_id: int | None = None
     website_id: int | None = None
     domain_id: int | None = None
     ip_range_id: int | None = None
     attributed: bool = True
+    candidate_unit_id: int | None = None
 
 
-@dataclass
-class AssetMatcher:
-    """Registered assets of one unit's subtree, loaded once, matched in memory."""
+REJECTED = None  # what ``Placer.place`` returns for a record outside the importer's scope
 
-    unit: object
-    websites: dict = field(default_factory=dict)  # host → (website id, unit id, system id)
-    domains: list = field(default_factory=list)  # (name, domain id, unit id, system id), longest first
-    ranges: list = field(default_factory=list)  # (version, start_hex, end_hex, size, id, unit id, system id)
+
+def record_host(record: Record) -> str:
+    return (record.host or (urlsplit(record.url).hostname if record.url else "") or "").lower().rstrip(".")
+
+
+def _parse_ip(value: str):
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+class AssetIndex:
+    """Every registered website host, domain and IP range of the installation, indexed for constant-time lookups.
+
+    Ranges are CIDR blocks (``IPRange`` normalises them), so "narrowest range containing an address" is a lookup per
+    prefix length present, longest first.
+    """
+
+    def __init__(self):
+        self.websites: dict[str, list[Owner]] = {}
+        self.domains: dict[str, list[Owner]] = {}
+        self.ranges: dict[int, dict[int, dict[int, list[Owner]]]] = {4: {}, 6: {}}  # version → prefix → network
+        self.prefixes: dict[int, list[int]] = {4: [], 6: []}  # prefix lengths present, longest first
 
     @classmethod
-    def for_unit(cls, unit) -> AssetMatcher:
-        subtree = {"unit__path__startswith": unit.path}
-        matcher = cls(unit)
-        for pk, host, unit_id, system_id in Website.objects.filter(**subtree).values_list(
-            "pk", "host", "unit_id", "system_id"
+    def load(cls) -> AssetIndex:
+        index = cls()
+        for pk, host, unit_id, path, system_id in Website.objects.values_list(
+            "pk", "host", "unit_id", "unit__path", "system_id"
         ):
-            matcher.websites.setdefault(host.lower(), (pk, unit_id, system_id))
-        matcher.domains = sorted(
-            Domain.objects.filter(**subtree).values_list("name", "pk", "unit_id", "system_id"),
-            key=lambda d: -len(d[0]),
-        )
-        matcher.ranges = sorted(
-            (
-                (
-                    r.version,
-                    r.start_hex,
-                    r.end_hex,
-                    int(r.end_hex, 16) - int(r.start_hex, 16),
-                    r.pk,
-                    r.unit_id,
-                    r.system_id,
-                )
-                for r in IPRange.objects.filter(**subtree).only(
-                    "version", "start_hex", "end_hex", "unit_id", "system_id"
-                )
-            ),
-            key=lambda r: r[3],  # narrowest range first
-        )
-        return matcher
+            index.websites.setdefault(host.lower(), []).append(Owner("website", pk, unit_id, path, system_id))
+        for pk, name, unit_id, path, system_id in Domain.objects.values_list(
+            "pk", "name", "unit_id", "unit__path", "system_id"
+        ):
+            index.domains.setdefault(name.lower().rstrip("."), []).append(Owner("domain", pk, unit_id, path, system_id))
+        for pk, cidr, unit_id, path, system_id in IPRange.objects.values_list(
+            "pk", "cidr", "unit_id", "unit__path", "system_id"
+        ):
+            try:
+                network = ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                continue
+            by_prefix = index.ranges[network.version].setdefault(network.prefixlen, {})
+            by_prefix.setdefault(int(network.network_address), []).append(
+                Owner("ip_range", pk, unit_id, path, system_id)
+            )
+        for version in (4, 6):
+            index.prefixes[version] = sorted(index.ranges[version], reverse=True)
+        return index
 
-    def match(self, record: Record) -> Match:
-        host = (record.host or (urlsplit(record.url).hostname if record.url else "") or "").lower()
-        if host and host in self.websites:
-            pk, unit_id, system_id = self.websites[host]
-            return Match(unit_id, system_id, website_id=pk)
+    def owners(self, host: str, ip) -> list[Owner]:
+        """The owners of the most specific registration covering ``host`` / ``ip`` (several if shared)."""
         if host:
-            for name, pk, unit_id, system_id in self.domains:
-                if host == name or host.endswith("." + name):
-                    return Match(unit_id, system_id, domain_id=pk)
-        address = record.ip or host
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            ip = None
+            if host in self.websites:
+                return self.websites[host]
+            labels = host.split(".")
+            for start in range(len(labels)):
+                owners = self.domains.get(".".join(labels[start:]))
+                if owners:
+                    return owners
         if ip is not None:
-            value = address_hex(ip)
-            for version, start, end, _size, pk, unit_id, system_id in self.ranges:
-                if version == ip.version and start <= value <= end:
-                    return Match(unit_id, system_id, ip_range_id=pk)
-        return Match(self.unit.pk, attributed=False)
+            bits = ip.max_prefixlen
+            value = int(ip)
+            for prefix in self.prefixes[ip.version]:
+                owners = self.ranges[ip.version][prefix].get(value >> (bits - prefix) << (bits - prefix))
+                if owners:
+                    return owners
+        return []
+
+
+class Placer:
+    """Decides, for one import into ``unit``'s subtree, where each record goes (cached per distinct location)."""
+
+    def __init__(self, unit, index: AssetIndex | None = None):
+        self.unit = unit
+        self.path = unit.path
+        self.index = index or AssetIndex.load()
+        self._cache: dict[tuple[str, str, str, str], Placement | None] = {}
+        self._suffix_units: dict[str, int] | None = None
+        self._block_units: dict[tuple[int, int], int] | None = None
+        self._units: dict[str, list[tuple[int, str]]] | None = None
+
+    def in_scope(self, path: str, root: str | None = None) -> bool:
+        return path.startswith(root or self.path)
+
+    def place(self, record: Record) -> Placement | None:
+        key = (record.host, record.ip, record.url if not record.host else "", record.unit_ref)
+        if key in self._cache:
+            return self._cache[key]
+        placement = self._place(record)
+        self._cache[key] = placement
+        return placement
+
+    def _place(self, record: Record) -> Placement | None:
+        host = record_host(record)
+        ip = _parse_ip(record.ip or host)
+        name = "" if _parse_ip(host) else host  # a host given as an address is looked up as one
+        owners = self.index.owners(name, ip)
+        if record.unit_ref:
+            unit_id, unit_path = self.resolve_unit(record)
+            owner = next((o for o in owners if self.in_scope(o.unit_path, unit_path)), None)
+            if owner is None:
+                return Placement(unit_id, attributed=True)
+            return self._on(owner)
+        owner = next((o for o in owners if self.in_scope(o.unit_path)), None)
+        if owner is not None:
+            return self._on(owner)
+        if owners and not any(self.path.startswith(o.unit_path) for o in owners):
+            return REJECTED  # registered to a unit outside the importer's subtree (and not an ancestor)
+        return Placement(self.unit.pk, attributed=False, candidate_unit_id=self.candidate(name, ip))
+
+    @staticmethod
+    def _on(owner: Owner) -> Placement:
+        return Placement(
+            owner.unit_id,
+            owner.system_id,
+            website_id=owner.asset_id if owner.kind == "website" else None,
+            domain_id=owner.asset_id if owner.kind == "domain" else None,
+            ip_range_id=owner.asset_id if owner.kind == "ip_range" else None,
+        )
+
+    # ---- candidate unit of an unattributed record
+
+    def candidate(self, host: str, ip) -> int | None:
+        """``host`` is a name (not an address) or ""."""
+        if self._suffix_units is None:
+            self._build_hints()
+        if host:
+            labels = host.split(".")
+            for start in range(1, len(labels) - 1):
+                suffix = ".".join(labels[start:])
+                if suffix in PUBLIC_SECOND_LEVEL:
+                    break
+                unit_id = self._suffix_units.get(suffix)
+                if unit_id is not None:
+                    return None if unit_id == AMBIGUOUS else unit_id
+        if ip is not None:
+            prefix = NEIGHBOUR_PREFIX[ip.version]
+            shift = ip.max_prefixlen - prefix
+            unit_id = self._block_units.get((ip.version, int(ip) >> shift))
+            if unit_id is not None and unit_id != AMBIGUOUS:
+                return unit_id
+        return None
+
+    def _build_hints(self) -> None:
+        suffixes: dict[str, int] = {}
+        blocks: dict[tuple[int, int], int] = {}
+
+        def note(table, key, unit_id):
+            table[key] = unit_id if table.get(key, unit_id) == unit_id else AMBIGUOUS
+
+        for name, owners in [*self.index.websites.items(), *self.index.domains.items()]:
+            for owner in owners:
+                if not self.in_scope(owner.unit_path):
+                    continue
+                labels = name.split(".")
+                # parents of the name with at least two labels (never a bare TLD)
+                for start in range(0 if owner.kind == "domain" else 1, len(labels) - 1):
+                    note(suffixes, ".".join(labels[start:]), owner.unit_id)
+        for version, by_prefix in self.index.ranges.items():
+            prefix = NEIGHBOUR_PREFIX[version]
+            bits = 32 if version == 4 else 128
+            for length, networks in by_prefix.items():
+                if length < prefix:
+                    continue  # a range wider than the block would have matched the address itself
+                for network, owners in networks.items():
+                    for owner in owners:
+                        if self.in_scope(owner.unit_path):
+                            note(blocks, (version, network >> (bits - prefix)), owner.unit_id)
+        self._suffix_units, self._block_units = suffixes, blocks
+
+    # ---- units named by the record
+
+    def resolve_unit(self, record: Record) -> tuple[int, str]:
+        """The unit ``record.unit_ref`` names (code or exact name) inside the subtree, or an ``ImportFormatError``."""
+        if self._units is None:
+            self._units = {}
+            for pk, code, name, path in Unit.objects.filter(path__startswith=self.path).values_list(
+                "pk", "code", "name", "path"
+            ):
+                for ref in {code, name}:
+                    if ref:
+                        self._units.setdefault(ref.strip(), []).append((pk, path))
+        matches = self._units.get(record.unit_ref.strip(), [])
+        if not matches:
+            raise ImportFormatError(
+                _("unit %(unit)s is not %(scope)s or one of its subordinate units"),
+                record.where,
+                unit=record.unit_ref,
+                scope=self.unit.name,
+            )
+        if len(matches) > 1:
+            raise ImportFormatError(
+                _("several units are named %(unit)s; give the unit code instead"), record.where, unit=record.unit_ref
+            )
+        return matches[0]
 
 
 @dataclass
@@ -119,6 +286,13 @@ class Counts:
     reopened: int = 0
     closed: int = 0
     unattributed: int = 0
+    rejected: int = 0
+    rejected_sample: list = field(default_factory=list)
+
+
+@lru_cache(maxsize=1024)
+def _score(severity: str, level, internet: bool, cii: bool, child: bool) -> int:
+    return risk_score(severity, level, internet, cii, child).score  # pure: a handful of distinct inputs per import
 
 
 def _batches(iterable: Iterable, size: int) -> Iterator[list]:
@@ -127,90 +301,150 @@ def _batches(iterable: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _system_facts() -> dict:
+def _system_facts(unit) -> dict:
     return {
         pk: (level, internet, cii, child)
-        for pk, level, internet, cii, child in InformationSystem.objects.values_list(
-            "pk", "mlps_level", "internet_facing", "critical_infrastructure", "holds_child_pi"
-        )
+        for pk, level, internet, cii, child in InformationSystem.objects.filter(
+            unit__path__startswith=unit.path
+        ).values_list("pk", "mlps_level", "internet_facing", "critical_infrastructure", "holds_child_pi")
     }
 
 
+class _FindingTable:
+    """Plain-SQL INSERT/UPDATE of findings, with Django's own value preparation for the non-trivial columns."""
+
+    UPDATE_COLUMNS = (
+        "last_seen",
+        "times_seen",
+        "status",
+        "closed_by_rescan",
+        "last_import_id",
+        "severity",
+        "risk_score",
+        "evidence",
+        "updated_at",
+    )
+
+    def __init__(self):
+        meta = Finding._meta
+        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
+        self.columns = [f.column for f in self.fields]
+        self.position = {f.attname: i for i, f in enumerate(self.fields)}
+        # Every column's default, prepared once; a row only overwrites what it sets.
+        self.defaults = [f.get_db_prep_save(f.get_default(), connection) for f in self.fields]
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        self.insert_sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            table, ", ".join(quote(c) for c in self.columns), ", ".join(["%s"] * len(self.columns))
+        )
+        self.update_sql = "UPDATE {} SET {} WHERE {} = %s".format(
+            table, ", ".join(f"{quote(c)} = %s" for c in self.UPDATE_COLUMNS), quote(meta.pk.column)
+        )
+        self._field = {f.attname: f for f in self.fields}
+
+    def prep(self, attname: str, value):
+        return self._field[attname].get_db_prep_save(value, connection)
+
+    def row(self, values: dict) -> list:
+        row = list(self.defaults)
+        position = self.position
+        for attname, value in values.items():
+            row[position[attname]] = value
+        return row
+
+    def insert(self, rows: list[list]) -> None:
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(self.insert_sql, rows)
+
+    def update(self, rows: list[tuple]) -> None:
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(self.update_sql, rows)
+
+
 def write_records(
-    records: Iterable[Record], *, unit, scan_import=None, close_missing: bool = False, tool: str = ""
+    records: Iterable[Record],
+    *,
+    unit,
+    scan_import=None,
+    close_missing: bool = False,
+    tool: str = "",
+    user=None,
 ) -> Counts:
-    """Upsert ``records`` as findings of ``unit``'s subtree. All or nothing."""
+    """Upsert ``records`` as findings of ``unit``'s subtree. All or nothing; see the module docstring."""
     now = timezone.now()
-    matcher = AssetMatcher.for_unit(unit)
-    systems = _system_facts()
+    placer = Placer(unit)
+    systems = _system_facts(unit)
     counts = Counts()
+    table = _FindingTable()
+    prep = table.prep
+    now_db = prep("last_seen", now)
+    import_id = scan_import.pk if scan_import is not None else None
+    user_id = user.pk if user is not None else None
+    empty_list = prep("cve", [])
     with transaction.atomic():
         for chunk in _batches(records, BATCH):
             counts.records += len(chunk)
-            prepared: dict[tuple[int, str], tuple[Record, Match]] = {}
+            prepared: dict[tuple[int, str], tuple[Record, Placement]] = {}
             for record in chunk:
-                match = matcher.match(record)
-                prepared.setdefault((match.unit_id, fingerprint(record)), (record, match))
-            existing = {
-                (f.unit_id, f.fingerprint): f
-                for f in Finding.objects.filter(
-                    unit_id__in={k[0] for k in prepared}, fingerprint__in={k[1] for k in prepared}
-                ).only("pk", "unit_id", "fingerprint", "status", "times_seen", "closed_by_rescan")
-            }
-            to_create, to_update = [], []
-            for key, (record, match) in prepared.items():
-                level, internet, cii, child = systems.get(match.system_id, (None, False, False, False))
-                score = risk_score(record.severity, level, internet, cii, child).score
-                finding = existing.get(key)
-                if finding is None:
-                    to_create.append(
-                        Finding(
-                            unit_id=match.unit_id,
-                            fingerprint=key[1],
-                            source=FindingSource.SCANNER,
-                            tool=record.tool,
-                            rule_id=record.rule_id[:200],
-                            title=record.title[:300],
-                            description=record.description,
-                            solution=record.solution,
-                            severity=record.severity,
-                            cve=record.cve,
-                            cwe=record.cwe,
-                            cvss_score=record.cvss_score,
-                            cvss_vector=record.cvss_vector[:200],
-                            host=record.host[:255],
-                            ip=record.ip[:45],
-                            port=record.port,
-                            protocol=record.protocol[:20],
-                            url=record.url,
-                            parameter=record.parameter[:200],
-                            evidence=record.evidence,
-                            system_id=match.system_id,
-                            website_id=match.website_id,
-                            domain_id=match.domain_id,
-                            ip_range_id=match.ip_range_id,
-                            attributed=match.attributed,
-                            first_seen=now,
-                            last_seen=now,
-                            risk_score=score,
-                            last_import=scan_import,
+                placement = placer.place(record)
+                if placement is REJECTED:
+                    counts.rejected += 1
+                    if len(counts.rejected_sample) < REJECTED_SAMPLE:
+                        counts.rejected_sample.append(
+                            {"host": record.host, "ip": record.ip, "port": record.port, "rule": record.rule_id}
                         )
+                    continue
+                prepared.setdefault((placement.unit_id, fingerprint(record)), (record, placement))
+            if not prepared:
+                continue
+            existing = {
+                (unit_id, fp): (pk, status, times_seen, closed_by_rescan, last_seen, attributed)
+                for pk, unit_id, fp, status, times_seen, closed_by_rescan, last_seen, attributed in (
+                    Finding.objects.filter(
+                        unit_id__in={key[0] for key in prepared} | {unit.pk},
+                        fingerprint__in={key[1] for key in prepared},
+                    ).values_list(
+                        "pk", "unit_id", "fingerprint", "status", "times_seen", "closed_by_rescan", "last_seen",
+                        "attributed",
+                    )
+                )
+            }  # fmt: skip
+            inserts, updates = [], []
+            for key, (record, placement) in prepared.items():
+                level, internet, cii, child = systems.get(placement.system_id, (None, False, False, False))
+                score = _score(record.severity, level, internet, cii, child)
+                found = existing.get(key)
+                if found is None and placement.attributed:
+                    found = existing.get((unit.pk, key[1]))
+                    if found is not None and not found[5]:
+                        # Left unattributed by an earlier import; an asset registered since places it now.
+                        move_to(found[0], placement)
+                    else:
+                        found = None
+                if found is None:
+                    inserts.append(
+                        _new_row(table, key, record, placement, score, now_db, import_id, user_id, empty_list)
                     )
                     counts.new += 1
-                    counts.unattributed += 0 if match.attributed else 1
+                    counts.unattributed += 0 if placement.attributed else 1
                     continue
-                finding.last_seen, finding.times_seen = now, finding.times_seen + 1
-                finding.severity, finding.risk_score, finding.evidence = record.severity, score, record.evidence
-                finding.last_import, finding.updated_at = scan_import, now
-                if finding.status == FindingStatus.FIXED or finding.closed_by_rescan:
-                    finding.status, finding.closed_by_rescan = FindingStatus.REOPENED, False
+                pk, status, times_seen, closed_by_rescan, last_seen, _attributed = found
+                if last_seen == now:
+                    continue  # already written by an earlier batch of this same import: a duplicate in the file
+                counts.unattributed += 0 if placement.attributed else 1
+                if status == FindingStatus.FIXED or closed_by_rescan:
+                    status, closed_by_rescan = FindingStatus.REOPENED, False
                     counts.reopened += 1
                 else:
                     counts.updated += 1
-                to_update.append(finding)
-            Finding.objects.bulk_create(to_create, batch_size=BATCH)
-            if to_update:
-                Finding.objects.bulk_update(to_update, UPDATE_FIELDS, batch_size=BATCH)
+                updates.append(
+                    (now_db, times_seen + 1, status, closed_by_rescan, import_id, record.severity, score,
+                     record.evidence, now_db, pk)
+                )  # fmt: skip
+            table.insert(inserts)
+            table.update(updates)
         if close_missing:
             stale = Finding.objects.filter(
                 unit__path__startswith=unit.path,
@@ -223,3 +457,59 @@ def write_records(
             # Everything seen in this import has last_seen == now; what was not seen is older.
             counts.closed = stale.update(status=FindingStatus.FIXED, closed_by_rescan=True, updated_at=now)
     return counts
+
+
+def move_to(pk: int, placement: Placement) -> None:
+    """Put the finding ``pk`` where ``placement`` says (the caller has checked there is no fingerprint clash)."""
+    Finding.objects.filter(pk=pk).update(
+        unit_id=placement.unit_id,
+        system_id=placement.system_id,
+        website_id=placement.website_id,
+        domain_id=placement.domain_id,
+        ip_range_id=placement.ip_range_id,
+        attributed=True,
+        candidate_unit_id=None,
+    )
+
+
+def _new_row(table, key, record, placement, score, now_db, import_id, user_id, empty_list) -> list:
+    prep = table.prep
+    values = {
+        "unit_id": key[0],
+        "fingerprint": key[1],
+        "source": record.source,
+        "tool": record.tool[:30],
+        "rule_id": record.rule_id[:200],
+        "title": record.title[:300],
+        "description": record.description,
+        "solution": record.solution,
+        "severity": record.severity,
+        "cve": prep("cve", record.cve) if record.cve else empty_list,
+        "cwe": prep("cwe", record.cwe) if record.cwe else empty_list,
+        "cvss_score": prep("cvss_score", record.cvss_score) if record.cvss_score is not None else None,
+        "cvss_vector": record.cvss_vector[:200],
+        "host": record.host[:255],
+        "ip": record.ip[:45],
+        "port": record.port,
+        "protocol": record.protocol[:20],
+        "url": record.url,
+        "parameter": record.parameter[:200],
+        "evidence": record.evidence,
+        "system_id": placement.system_id,
+        "website_id": placement.website_id,
+        "domain_id": placement.domain_id,
+        "ip_range_id": placement.ip_range_id,
+        "attributed": placement.attributed,
+        "candidate_unit_id": placement.candidate_unit_id,
+        "first_seen": now_db,
+        "last_seen": now_db,
+        "risk_score": score,
+        "last_import_id": import_id,
+        "created_at": now_db,
+        "updated_at": now_db,
+        "created_by_id": user_id,
+        "updated_by_id": user_id,
+    }
+    if record.due_date is not None:
+        values["due_date"] = prep("due_date", record.due_date)
+    return table.row(values)

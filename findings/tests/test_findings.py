@@ -15,6 +15,7 @@ from findings.importers.base import Record
 from findings.models import Finding, ScanImport
 from findings.scoring import risk_score
 from findings.writer import fingerprint, write_records
+from orgs.models import Unit
 
 SCANS = Path(__file__).resolve().parents[3] / "shared" / "data" / "scans"
 
@@ -82,12 +83,74 @@ def test_records_are_matched_to_assets_and_units(tree):
 
 
 @pytest.mark.django_db
-def test_assets_of_a_sibling_are_never_matched(tree):
+def test_records_on_a_siblings_assets_are_rejected_not_written(tree):
+    """A district cannot write findings into a sibling district, nor park them on itself as its own."""
     root, unit_a, unit_b, school_a = tree
     WebsiteFactory(unit=unit_b, url="https://www.yiqu.school.example")
-    write_records([rec(host="www.yiqu.school.example")], unit=unit_a)
+    IPRangeFactory(unit=unit_b, cidr="198.51.100.0/28")
+    counts = write_records(
+        [rec(host="www.yiqu.school.example"), rec(ip="198.51.100.3"), rec(ip="203.0.113.7")], unit=unit_a
+    )
+    assert (counts.records, counts.new, counts.rejected, counts.unattributed) == (3, 1, 2, 1)
+    assert {r["host"] or r["ip"] for r in counts.rejected_sample} == {"www.yiqu.school.example", "198.51.100.3"}
+    assert list(Finding.objects.values_list("ip", "unit", "attributed")) == [("203.0.113.7", unit_a.pk, False)]
+
+
+@pytest.mark.django_db
+def test_an_ancestors_range_leaves_the_record_unattributed_on_the_importer(tree):
+    root, unit_a, unit_b, school_a = tree
+    IPRangeFactory(unit=root, cidr="10.0.0.0/8", shared=True)
+    counts = write_records([rec(ip="10.1.2.3")], unit=unit_a)
+    assert (counts.new, counts.rejected, counts.unattributed) == (1, 0, 1)
+    assert Finding.objects.get().unit == unit_a
+
+
+@pytest.mark.django_db
+def test_candidate_unit_from_domain_suffix_and_address_block(tree):
+    root, unit_a, unit_b, school_a = tree
+    WebsiteFactory(unit=school_a, url="https://www.yixiao.school.example")
+    IPRangeFactory(unit=school_a, cidr="198.51.100.0/28")
+    write_records([rec(host="oa.yixiao.school.example"), rec(ip="198.51.100.200"), rec(ip="203.0.113.9")], unit=unit_a)
+    by_host = Finding.objects.get(host="oa.yixiao.school.example")
+    assert not by_host.attributed and by_host.unit == unit_a and by_host.candidate_unit == school_a
+    assert Finding.objects.get(ip="198.51.100.200").candidate_unit == school_a
+    assert Finding.objects.get(ip="203.0.113.9").candidate_unit is None
+
+
+@pytest.mark.django_db
+def test_a_shared_parent_domain_gives_no_candidate(tree):
+    root, unit_a, unit_b, school_a = tree
+    school_b = Unit.objects.add_child(
+        unit_a, instance=Unit(name="甲区第二小学", code="2132990002", unit_type="school", school_code="2132990002")
+    )
+    WebsiteFactory(unit=school_a, url="https://www.yixiao.school.example")
+    WebsiteFactory(unit=school_b, url="https://www.erxiao.school.example")
+    write_records([rec(host="new.school.example"), rec(host="mail.erxiao.school.example")], unit=unit_a)
+    assert Finding.objects.get(host="new.school.example").candidate_unit is None
+    assert Finding.objects.get(host="mail.erxiao.school.example").candidate_unit == school_b
+
+
+@pytest.mark.django_db
+def test_an_unattributed_finding_moves_when_a_later_import_can_place_it(tree):
+    root, unit_a, unit_b, school_a = tree
+    write_records([rec(ip="198.51.100.5")], unit=unit_a)
+    IPRangeFactory(unit=school_a, cidr="198.51.100.0/28")
+    counts = write_records([rec(ip="198.51.100.5")], unit=unit_a)
+    assert (counts.new, counts.updated) == (0, 1)
     finding = Finding.objects.get()
-    assert finding.unit == unit_a and not finding.attributed
+    assert finding.unit == school_a and finding.attributed and finding.ip_range is not None and finding.times_seen == 2
+
+
+@pytest.mark.django_db
+def test_a_file_larger_than_a_batch_counts_its_duplicates_once(tree, monkeypatch):
+    from findings import writer
+
+    root, unit_a, unit_b, school_a = tree
+    monkeypatch.setattr(writer, "BATCH", 3)
+    records = [rec(ip=f"192.0.2.{i}") for i in range(5)] * 2  # the second half repeats the first, across batches
+    counts = write_records(records, unit=unit_a)
+    assert (counts.records, counts.new, counts.updated) == (10, 5, 0)
+    assert set(Finding.objects.values_list("times_seen", flat=True)) == {1}
 
 
 def test_fingerprint_ignores_the_tool_and_follows_the_place():
