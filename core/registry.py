@@ -57,6 +57,8 @@ class ModelConfig:
     prefetch_related: tuple = ()
     detail_fields: list[str] | None = None
     api_prefix: str | None = None
+    # A RestrictedModelViewSet subclass with extra API actions (e.g. workflow steps); None: plain CRUD.
+    api_viewset: type | None = None
 
     @property
     def app_label(self) -> str:

@@ -7,4 +7,4 @@ class FindingsConfig(AppConfig):
     verbose_name = _("Findings")
 
     def ready(self):
-        from . import registrations  # noqa: F401
+        from . import demo, registrations, signals  # noqa: F401

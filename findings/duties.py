@@ -31,7 +31,7 @@ from core import audit
 from core.crypto import sm3_hex
 from core.models import AuditAction
 
-from .models import Finding, FindingSource, FindingStatus
+from .models import OPEN_STATUSES, Finding, FindingSource, FindingStatus
 from .scoring import risk_score
 
 TOOL = "mlps"
@@ -72,7 +72,11 @@ def _title(status: DutyStatus) -> str:
 
 
 def sync_duty_findings(today: date | None = None) -> dict[str, int]:
-    """Create, refresh, reopen and close MLPS-duty findings from today's ``DutyStatus``; returns the counts."""
+    """Create, refresh, reopen and close MLPS-duty findings from today's ``DutyStatus``; returns the counts.
+
+    Written in bulk, with ONE audit entry naming the findings created, reopened and closed (a daily job over a
+    province's ledger would otherwise write thousands of chained entries about itself).
+    """
     now = timezone.now()
     overdue = {
         duty_fingerprint(status.key): status
@@ -80,7 +84,7 @@ def sync_duty_findings(today: date | None = None) -> dict[str, int]:
             "unit", "system", "app"
         )
     }
-    counts = {"created": 0, "refreshed": 0, "reopened": 0, "closed": 0}
+    created, changed, reopened, closed = [], [], [], []
     with transaction.atomic():
         existing = {f.fingerprint: f for f in Finding.objects.filter(source=FindingSource.MLPS_DUTY)}
         for fp, status in overdue.items():
@@ -96,52 +100,71 @@ def sync_duty_findings(today: date | None = None) -> dict[str, int]:
             ).score
             finding = existing.get(fp)
             if finding is None:
-                Finding.objects.create(
-                    unit=status.unit,
-                    fingerprint=fp,
-                    source=FindingSource.MLPS_DUTY,
-                    tool=TOOL,
-                    rule_id=f"mlps_duty:{status.kind}",
-                    title=_title(status)[:300],
-                    description=status.detail,
-                    severity=severity,
-                    system=system,
-                    app=status.app,
-                    due_date=status.due_on,
-                    risk_score=score,
-                    first_seen=now,
-                    last_seen=now,
+                created.append(
+                    Finding(
+                        unit=status.unit,
+                        fingerprint=fp,
+                        source=FindingSource.MLPS_DUTY,
+                        tool=TOOL,
+                        rule_id=f"mlps_duty:{status.kind}",
+                        title=_title(status)[:300],
+                        description=status.detail,
+                        severity=severity,
+                        system=system,
+                        app=status.app,
+                        due_date=status.due_on,
+                        risk_score=score,
+                        first_seen=now,
+                        last_seen=now,
+                    )
                 )
-                counts["created"] += 1
                 continue
-            changed = {
-                "unit": status.unit,
-                "severity": severity,
-                "risk_score": score,
-                "due_date": status.due_on,
-                "description": status.detail,
-            }
+            finding.unit, finding.severity, finding.risk_score = status.unit, severity, score
+            finding.due_date, finding.description, finding.last_seen = status.due_on, status.detail, now
             if finding.status == FindingStatus.FIXED:
-                changed.update(status=FindingStatus.REOPENED, closed_by_rescan=False)
-                counts["reopened"] += 1
-            else:
-                counts["refreshed"] += 1
-            if any(getattr(finding, name) != value for name, value in changed.items()):
-                for name, value in changed.items():
-                    setattr(finding, name, value)
-                finding.last_seen, finding.times_seen = now, finding.times_seen + 1
-                finding.save()  # a real change: audited
-            else:
-                Finding.objects.filter(pk=finding.pk).update(last_seen=now)  # a daily refresh is not a change
+                finding.status, finding.closed_by_rescan = FindingStatus.REOPENED, False
+                finding.times_seen += 1
+                reopened.append(finding)
+            changed.append(finding)
         for fp, finding in existing.items():
-            if fp not in overdue and finding.status in (FindingStatus.OPEN, FindingStatus.CONFIRMED, "reopened"):
-                finding.status, finding.closed_by_rescan = FindingStatus.FIXED, True
+            if fp not in overdue and finding.status in OPEN_STATUSES:
+                finding.status, finding.closed_by_rescan, finding.last_seen = FindingStatus.FIXED, True, now
                 with translation.override(settings.LANGUAGE_CODE):
                     finding.status_reason = gettext("The duty is no longer overdue.")
-                finding.save()
-                counts["closed"] += 1
-        if counts["created"] or counts["reopened"] or counts["closed"]:
+                closed.append(finding)
+        Finding.objects.bulk_create(created, batch_size=500)
+        Finding.objects.bulk_update(
+            changed + closed,
+            [
+                "unit",
+                "severity",
+                "risk_score",
+                "due_date",
+                "description",
+                "last_seen",
+                "status",
+                "closed_by_rescan",
+                "times_seen",
+                "status_reason",
+            ],
+            batch_size=500,
+        )
+        counts = {
+            "created": len(created),
+            "refreshed": len(changed) - len(reopened),
+            "reopened": len(reopened),
+            "closed": len(closed),
+        }
+        if created or reopened or closed:
             audit.record(
-                AuditAction.UPDATE, object_repr="MLPS duty findings", object_type="findings.finding", changes=counts
+                AuditAction.UPDATE,
+                object_repr="MLPS duty findings",
+                object_type="findings.finding",
+                changes={
+                    **counts,
+                    "created_ids": [f.pk for f in created],
+                    "reopened_ids": [f.pk for f in reopened],
+                    "closed_ids": [f.pk for f in closed],
+                },
             )
     return counts

@@ -26,8 +26,11 @@ def file_digest(fileobj) -> str:
     return digest.hexdigest()
 
 
-def run_import(scan_import: ScanImport, fileobj, *, user=None) -> ScanImport:
-    """Import ``fileobj`` (binary, seekable) into ``scan_import.unit``'s subtree and fill ``scan_import``'s counts."""
+def run_import(scan_import: ScanImport, fileobj, *, user=None, audit_entry: bool = True) -> ScanImport:
+    """Import ``fileobj`` (binary, seekable) into ``scan_import.unit``'s subtree and fill ``scan_import``'s counts.
+
+    ``audit_entry=False`` leaves the import's audit entry to the caller (the demo loader writes one for all its files).
+    """
     scan_import.state, scan_import.started_at = ImportState.RUNNING, timezone.now()
     scan_import.save(update_fields=["state", "started_at"])
     try:
@@ -58,6 +61,8 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None) -> ScanImport:
         setattr(scan_import, name, getattr(counts, name))
     scan_import.state, scan_import.finished_at = ImportState.DONE, timezone.now()
     scan_import.save()
+    if not audit_entry:
+        return scan_import
     audit.record(
         AuditAction.IMPORT,
         obj=scan_import,
@@ -78,4 +83,10 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None) -> ScanImport:
 
 
 def _tool_of(file_format: str) -> str:
-    return {"nessus_csv": "nessus", "openvas_csv": "openvas"}.get(file_format, file_format)
+    return {
+        "nessus_csv": "nessus",
+        "openvas_csv": "openvas",
+        "generic_csv": "generic",
+        "generic_xlsx": "generic",
+        "upstream_xlsx": "upstream",
+    }.get(file_format, file_format)

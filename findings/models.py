@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -293,6 +293,12 @@ class ScanImport(UnitOwned):
 
     def __str__(self):
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.file_name
+
+    @property
+    def error_message(self) -> str:
+        """The failure reason in the reader's language (both are stored when the import fails)."""
+        language = translation.get_language() or ""
+        return self.error_en if language.startswith("en") and self.error_en else self.error
 
     def get_absolute_url(self):
         from core.registry import object_url

@@ -7,11 +7,16 @@ from core.roles import ROLES
 
 from . import filtersets, forms, tables
 from .api import serializers
+from .api.views import FindingViewSet
 from .models import Finding, ScanImport
+from .views import finding_detail_context
 
 WRITERS = "view add change delete"
+# Approvers of false positives and accepted risks, as for the MLPS grading approval (assets.mlps_registrations); the
+# approver must also belong to a unit above the finding's (see findings.workflow).
+APPROVERS = f"{WRITERS} approve assign"
 
-register(
+finding_config = register(
     ModelConfig(
         model=Finding,
         form=forms.FindingForm,
@@ -40,15 +45,18 @@ register(
             "last_seen",
             "times_seen",
         ],
-        select_related=("unit", "system"),
+        select_related=("unit", "system", "candidate_unit"),
         roles={
-            "bureau_admin": WRITERS,
-            "district_admin": WRITERS,
-            "security_officer": WRITERS,
+            "bureau_admin": APPROVERS,
+            "district_admin": APPROVERS,
+            "security_officer": APPROVERS,
             "school_cio": WRITERS,
             "school_netadmin": "view change",
             "auditor": "view",
         },
+        detail_template="findings/finding_detail.html",
+        detail_context=finding_detail_context,
+        api_viewset=FindingViewSet,  # CRUD plus the workflow actions (request-exception, approve, reject, assign)
     )
 )
 
@@ -67,10 +75,37 @@ register(
         # Imports are created by the upload page only; the generic pages read them.
         roles={code: "view" for code in ROLES if code not in ("participant", "contractor")},
         detail_template="findings/scanimport_detail.html",
+        # The error and the rejected records have their own panels on the page.
+        detail_fields=[
+            "unit",
+            "file_name",
+            "file_format",
+            "size",
+            "sm3",
+            "close_missing",
+            "state",
+            "records",
+            "new",
+            "updated",
+            "reopened",
+            "closed",
+            "unattributed",
+            "rejected",
+            "started_at",
+            "finished_at",
+            "created_by",
+        ],
     )
 )
 
 register_menu_item(MenuGroup.FINDINGS, _("Import a scan"), "findings:scan_upload", "findings.add_finding", "ti-upload")
 register_menu_item(
     MenuGroup.FINDINGS, _("Scan imports"), "findings:scanimport_list", "findings.view_scanimport", "ti-history"
+)
+register_menu_item(
+    MenuGroup.FINDINGS,
+    _("Unattributed findings"),
+    "findings:finding_unattributed",
+    "findings.view_finding",
+    "ti-help-hexagon",
 )

@@ -81,6 +81,7 @@ class ScanImportTable(BaseTable):
             "reopened",
             "closed",
             "unattributed",
+            "rejected",
         )
         order_by = ("-created_at",)
 

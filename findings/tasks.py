@@ -1,5 +1,6 @@
 """Background jobs of the findings app."""
 
+from core.scheduler import periodic
 from core.tasks import progress, task
 
 from .imports import run_import
@@ -15,3 +16,11 @@ def import_scan(scan_import_id: int) -> dict:
         run_import(scan_import, fileobj, user=scan_import.created_by)
     progress(100, scan_import.get_state_display())
     return {"state": scan_import.state, "new": scan_import.new, "updated": scan_import.updated}
+
+
+@periodic(24 * 3600, first_after=180)
+def expire_risk_acceptances() -> dict:
+    """Daily: accepted risks past their ``accepted_until`` are reopened (findings.workflow)."""
+    from .workflow import expire_risk_acceptances as expire
+
+    return {"reopened": expire()}

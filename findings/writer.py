@@ -29,9 +29,9 @@ asset only if it belongs to that unit's subtree.
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from urllib.parse import urlsplit
 
@@ -130,23 +130,30 @@ class AssetIndex:
             index.prefixes[version] = sorted(index.ranges[version], reverse=True)
         return index
 
-    def owners(self, host: str, ip) -> list[Owner]:
-        """The owners of the most specific registration covering ``host`` / ``ip`` (several if shared)."""
-        if host:
-            if host in self.websites:
-                return self.websites[host]
-            labels = host.split(".")
-            for start in range(len(labels)):
-                owners = self.domains.get(".".join(labels[start:]))
-                if owners:
-                    return owners
-        if ip is not None:
-            bits = ip.max_prefixlen
-            value = int(ip)
-            for prefix in self.prefixes[ip.version]:
-                owners = self.ranges[ip.version][prefix].get(value >> (bits - prefix) << (bits - prefix))
-                if owners:
-                    return owners
+    def by_name(self, host: str) -> list[Owner]:
+        """Owners of the most specific registration of a host name: the website with that host, else the longest
+        registered domain it belongs to (several owners when shared); [] if none."""
+        if not host:
+            return []
+        if host in self.websites:
+            return self.websites[host]
+        labels = host.split(".")
+        for start in range(len(labels)):
+            owners = self.domains.get(".".join(labels[start:]))
+            if owners:
+                return owners
+        return []
+
+    def by_address(self, ip) -> list[Owner]:
+        """Owners of the narrowest registered range containing ``ip``; [] if none."""
+        if ip is None:
+            return []
+        bits = ip.max_prefixlen
+        value = int(ip)
+        for prefix in self.prefixes[ip.version]:
+            owners = self.ranges[ip.version][prefix].get(value >> (bits - prefix) << (bits - prefix))
+            if owners:
+                return owners
         return []
 
 
@@ -162,8 +169,8 @@ class Placer:
         self._block_units: dict[tuple[int, int], int] | None = None
         self._units: dict[str, list[tuple[int, str]]] | None = None
 
-    def in_scope(self, path: str, root: str | None = None) -> bool:
-        return path.startswith(root or self.path)
+    def in_scope(self, path: str) -> bool:
+        return path.startswith(self.path)
 
     def place(self, record: Record) -> Placement | None:
         key = (record.host, record.ip, record.url if not record.host else "", record.unit_ref)
@@ -177,17 +184,20 @@ class Placer:
         host = record_host(record)
         ip = _parse_ip(record.ip or host)
         name = "" if _parse_ip(host) else host  # a host given as an address is looked up as one
-        owners = self.index.owners(name, ip)
+        scope = self.path
         if record.unit_ref:
-            unit_id, unit_path = self.resolve_unit(record)
-            owner = next((o for o in owners if self.in_scope(o.unit_path, unit_path)), None)
-            if owner is None:
-                return Placement(unit_id, attributed=True)
-            return self._on(owner)
-        owner = next((o for o in owners if self.in_scope(o.unit_path)), None)
-        if owner is not None:
-            return self._on(owner)
-        if owners and not any(self.path.startswith(o.unit_path) for o in owners):
+            unit_id, scope = self.resolve_unit(record)
+        # The most specific registration of the name and that of the address each say who owns the record; the name
+        # is asked first, and either one inside the scope places it (the city's domain must not hide a school's
+        # range). Only when neither is inside does an outside owner that is not an ancestor reject the record.
+        verdicts = [owners for owners in (self.index.by_name(name), self.index.by_address(ip)) if owners]
+        for owners in verdicts:
+            for owner in owners:
+                if owner.unit_path.startswith(scope):
+                    return self._on(owner)
+        if record.unit_ref:
+            return Placement(unit_id, attributed=True)  # the notice names the unit; no asset of it matches
+        if any(not any(self.path.startswith(o.unit_path) for o in owners) for owners in verdicts):
             return REJECTED  # registered to a unit outside the importer's subtree (and not an ancestor)
         return Placement(self.unit.pk, attributed=False, candidate_unit_id=self.candidate(name, ip))
 

@@ -46,4 +46,4 @@ def viewset_for(config):
         "queryset": config.model.objects.none(),
         "ordering_fields": "__all__",
     }
-    return type(f"{config.model.__name__}ViewSet", (RestrictedModelViewSet,), attrs)
+    return type(f"{config.model.__name__}ViewSet", (config.api_viewset or RestrictedModelViewSet,), attrs)

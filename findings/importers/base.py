@@ -17,7 +17,6 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -69,6 +68,22 @@ def at_cell(number: int, column: str, sheet: str = "") -> Location:
     return Location(_("row %(row)s, column %(column)s"), row=number, column=column)
 
 
+def at_element(tag: str, line: int | None) -> Location:
+    """Element ``<tag>`` of an XML file, starting at line ``line``."""
+    return Location(_("<%(element)s> at line %(line)s"), element=tag, line=line)
+
+
+def at_record(number: int, line: int) -> Location:
+    """Row ``number`` of a CSV as a spreadsheet shows it, which starts at text line ``line``.
+
+    The two differ when earlier cells span several lines (Nessus plugin output): a user who opens the file in Excel or
+    WPS looks for the row, one who opens it in an editor for the line, so both are named then; else "line N".
+    """
+    if number == line:
+        return at_line(line)
+    return Location(_("row %(row)s (line %(line)s)"), row=number, line=line)
+
+
 class ImportFormatError(ValueError):
     """The file cannot be read as the format it claims; says what is wrong and where, in the user's language.
 
@@ -108,6 +123,9 @@ class ImportFormatError(ValueError):
     def __str__(self) -> str:
         return self._render()
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, where={self.where!r})"
+
 
 @dataclass
 class Record:
@@ -141,6 +159,8 @@ class Record:
     unit_ref: str = ""
     due_date: date | None = None
     source: str = "scanner"  # a FindingSource value: scanner, upstream_notice, manual …
+    # Where the record came from (``at_row(5)``), so the writer can name it when it refuses the record's unit.
+    where: Location | str = ""
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -178,9 +198,13 @@ def safe_xml_parser_kwargs() -> dict:
 # --------------------------------------------------------------------------------------------------------------
 # entity refusal (XXE / billion laughs)
 
-ENTITY_MESSAGE = (
-    "the file declares XML entities (<!ENTITY …> in a DOCTYPE); refused to protect against external-entity (XXE) "
-    "and entity-expansion attacks"
+ENTITY_MESSAGE = _(
+    "refused: the file declares XML entities (<!ENTITY …> in a DOCTYPE), which scanner reports never do; this is "
+    "how external-entity (XXE) and entity-expansion (billion laughs) attacks work"
+)
+EXTERNAL_DTD_MESSAGE = _(
+    "refused: the file points to an external DTD (<!DOCTYPE … SYSTEM/PUBLIC …>); scanner reports never need one and "
+    "nothing is fetched from the network or from disk"
 )
 
 
@@ -198,10 +222,10 @@ def refuse_entities(source, *, external_dtd: bool = False) -> None:
         return
     docinfo = source.getroottree().docinfo
     dtd = docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):
+    if dtd is not None and any(True for _entity in dtd.iterentities()):
         raise ImportFormatError(ENTITY_MESSAGE, "DOCTYPE")
     if external_dtd and (docinfo.system_url or docinfo.public_id):
-        raise ImportFormatError("XML references an external DTD; refused", "DOCTYPE")
+        raise ImportFormatError(EXTERNAL_DTD_MESSAGE, "DOCTYPE")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -257,26 +281,93 @@ def detect_encoding(head: bytes) -> str:
         return "gb18030"
 
 
-def open_text(stream: BinaryIO) -> io.TextIOWrapper:
-    """A text view (``newline=""``, for csv) of a seekable binary stream, in its detected encoding."""
-    pos = stream.tell()
-    head = stream.read(HEAD_BYTES)
-    stream.seek(pos)
-    return io.TextIOWrapper(stream, encoding=detect_encoding(head), newline="")
+class _TextDecoder(codecs.IncrementalDecoder):
+    """Incremental decoder for scanner CSVs, behind ``TextIOWrapper`` (see ``_TEXT_CODECS``).
+
+    * It counts lines, so that a ``UnicodeDecodeError`` carries the 1-based ``line`` of the bad byte
+      (``TextIOWrapper`` decodes 8 KB ahead of what csv has read, so csv's ``line_num`` would be too early).
+    * With a ``fallback`` (the file's first 64 KB were valid UTF-8): if a byte that is not UTF-8 comes while all the
+      text so far was ASCII, it switches to the fallback (GB18030). A GBK file whose first 64 KB are ASCII — a Nessus
+      export of English plugin text with a Chinese host name further down, re-saved by Excel — is then read right.
+    """
+
+    first = "utf-8"
+    fallback: str | None = None
+
+    def __init__(self, errors="strict"):
+        super().__init__(errors)
+        self.reset()
+
+    def reset(self):
+        self._decoder = codecs.getincrementaldecoder(self.first)(self.errors)
+        self._switchable = self.fallback is not None
+        self._lines = 0
+        self._cr_end = False
+
+    def _count(self, data: bytes) -> int:
+        lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+        return lines - 1 if self._cr_end and data.startswith(b"\n") else lines
+
+    def decode(self, input, final=False):
+        data = bytes(input)
+        pending = self._decoder.getstate()[0]
+        try:
+            text = self._decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            if self._switchable and (pending + data)[: exc.start].isascii():
+                self._switchable = False
+                self._decoder = codecs.getincrementaldecoder(self.fallback)(self.errors)
+                return self.decode(pending + data, final)
+            exc.line = self._lines + self._count((pending + data)[: exc.start]) + 1
+            raise
+        self._lines += self._count(data)
+        self._cr_end = data.endswith(b"\r") or (self._cr_end and not data)
+        if self._switchable and not text.isascii():
+            self._switchable = False
+        return text
+
+    def getstate(self):
+        return self._decoder.getstate()
+
+    def setstate(self, state):
+        self._decoder.setstate(state)
+
+
+def _text_codec(name: str, first: str, fallback: str | None) -> codecs.CodecInfo:
+    decoder = type(f"_{name}", (_TextDecoder,), {"first": first, "fallback": fallback})
+    return codecs.CodecInfo(
+        name=name,
+        encode=codecs.lookup(first).encode,
+        decode=lambda data, errors="strict": (decoder(errors).decode(data, True), len(data)),
+        incrementalencoder=codecs.lookup(first).incrementalencoder,
+        incrementaldecoder=decoder,
+    )
+
+
+# detect_encoding's answer → the codec a CSV is read with (registered once, under names nothing else uses)
+_TEXT_CODECS = {
+    "utf-8": _text_codec("edusec_utf_8_or_gb18030", "utf-8", "gb18030"),
+    "utf-8-sig": _text_codec("edusec_utf_8_sig", "utf-8-sig", None),
+    "gb18030": _text_codec("edusec_gb18030", "gb18030", None),
+}
+_TEXT_CODECS_BY_NAME = {info.name: info for info in _TEXT_CODECS.values()}
+codecs.register(_TEXT_CODECS_BY_NAME.get)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # streaming XML
 
 
-def iter_xml(stream, tags: Iterable[str], root: str | Iterable[str], kind: str, events=("end",)):
+def iter_xml(
+    stream, tags: Iterable[str], root: str | Iterable[str], kind: str, events=("end",), *, external_dtd: bool = False
+):
     """Yield ``(event, element)`` for ``tags`` from a binary XML stream, safely.
 
     Entity declarations are refused twice (``refuse_entities``): by looking for ``<!ENTITY`` in the first 64 KB, and
-    by asking the parser's docinfo at the first event. Entities are never resolved nor loaded
-    (``safe_xml_parser_kwargs``). An empty / whitespace-only file yields nothing. A wrong root element or a syntax
-    error raises ``ImportFormatError`` with ``where`` = "line N". Callers must free what they consumed
-    (``free(elem)``) so memory stays flat.
+    by asking the parser's docinfo at the first event (``external_dtd=True`` refuses an external DTD as well). Entities
+    are never resolved nor loaded (``safe_xml_parser_kwargs``). An empty / whitespace-only file yields nothing. A wrong
+    root element or a syntax error raises ``ImportFormatError`` at ``at_line(N)``. Callers must free what they
+    consumed (``free(elem)``) so memory stays flat.
     """
     roots = {root} if isinstance(root, str) else set(root)
     head, buffered = peek(stream)
@@ -288,25 +379,41 @@ def iter_xml(stream, tags: Iterable[str], root: str | Iterable[str], kind: str, 
     try:
         for event, elem in context:
             if not checked:
-                refuse_entities(elem)
+                refuse_entities(elem, external_dtd=external_dtd)
                 _check_root(elem.getroottree().getroot(), roots, kind)
                 checked = True
             yield event, elem
         if not checked and context.root is not None:
-            refuse_entities(context.root)
+            refuse_entities(context.root, external_dtd=external_dtd)
             _check_root(context.root, roots, kind)
     except etree.XMLSyntaxError as exc:
         if buffered.raw.saw_entity:  # e.g. an entity used in an attribute fails before the first event
             raise ImportFormatError(ENTITY_MESSAGE, "DOCTYPE") from None
         line = exc.lineno or (exc.position[0] if exc.position else 0)
-        raise ImportFormatError(f"malformed XML ({exc.msg})", f"line {line}") from None
+        if "Text node too long" in (exc.msg or ""):
+            raise ImportFormatError(
+                _(
+                    "a text value in the %(kind)s file is longer than 10 MB, the limit of the safe XML parser; "
+                    "export the report again with less output per finding (or as CSV/JSON if the scanner offers it)"
+                ),
+                at_line(line),
+                kind=kind,
+            ) from None
+        raise ImportFormatError(
+            _("malformed XML (%(detail)s); the file may be cut short or edited by hand, export it again"),
+            at_line(line),
+            detail=exc.msg,
+        ) from None
 
 
 def _check_root(root_elem, roots: set[str], kind: str) -> None:
     if root_elem.tag not in roots:
-        expected = " or ".join(f"<{r}>" for r in sorted(roots))
         raise ImportFormatError(
-            f"not a {kind} file: root element is <{root_elem.tag}>, expected {expected}", f"line {root_elem.sourceline}"
+            _("not a %(kind)s file: the root element is <%(root)s>, expected %(expected)s"),
+            at_line(root_elem.sourceline),
+            kind=kind,
+            root=root_elem.tag,
+            expected=" / ".join(f"<{r}>" for r in sorted(roots)),
         )
 
 
@@ -330,37 +437,84 @@ def _sniff_delimiter(head_text: str) -> str:
     return best if counts[best] else ","
 
 
-def iter_csv_rows(stream, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield ``(line number, {lower-cased header: stripped value})`` for each non-empty data row.
+def read_csv(stream, kind: str, delimiter: str | None = None) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield ``(row number, first line, cells)`` for every CSV record, blank ones included.
 
-    Encoding UTF-8 / UTF-8-BOM / GBK (``detect_encoding``), delimiter sniffed. Empty or header-only files yield
-    nothing.
+    The row number is what a spreadsheet shows (1 = the first record), the line the text line the record starts on;
+    they differ after cells that span lines (``at_record``). Encoding UTF-8 / UTF-8-BOM / GBK (``detect_encoding``,
+    ``_TextDecoder``); the delimiter (``,`` ``;`` tab) is sniffed from the first line unless given. Any stream works
+    (``peek``). Syntax and decoding errors raise ``ImportFormatError`` naming the line.
     """
     head, buffered = peek(stream)
     if not head.strip():
         return
     encoding = detect_encoding(head)
-    head_text = head.decode(encoding, errors="replace")
-    delimiter = _sniff_delimiter(head_text.lstrip("\ufeff"))
-    text = io.TextIOWrapper(buffered, encoding=encoding, newline="")
+    if delimiter is None:
+        delimiter = _sniff_delimiter(head.decode(encoding, errors="replace").lstrip("\ufeff"))
+    text = io.TextIOWrapper(buffered, encoding=_TEXT_CODECS[encoding].name, newline="")
     reader = csv.reader(text, delimiter=delimiter)
+    number = end = 0
     try:
-        header = None
-        for row in reader:
-            if header is None:
-                if not any(cell.strip() for cell in row):
-                    continue
-                header = [cell.strip().lstrip("\ufeff").lower() for cell in row]
-                continue
-            if not any(cell.strip() for cell in row):
-                continue
-            yield reader.line_num, {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)}
+        for cells in reader:
+            number += 1
+            start, end = end + 1, reader.line_num
+            yield number, start, cells
     except csv.Error as exc:
-        raise ImportFormatError(f"malformed {kind} CSV ({exc})", f"line {reader.line_num}") from None
+        raise ImportFormatError(
+            _("malformed %(kind)s CSV (%(detail)s)"), at_line(reader.line_num), kind=kind, detail=str(exc)
+        ) from None
     except UnicodeDecodeError as exc:
         raise ImportFormatError(
-            f"{kind} CSV is not valid {encoding} text ({exc.reason})", f"line {reader.line_num + 1}"
+            _("the %(kind)s CSV is not valid %(encoding)s text (%(detail)s); save it as UTF-8 or GBK"),
+            at_line(getattr(exc, "line", reader.line_num + 1)),
+            kind=kind,
+            encoding=exc.encoding.upper(),
+            detail=exc.reason,
         ) from None
+
+
+class CsvRow(dict):
+    """A CSV data row, ``{lower-cased header: stripped value}``, that knows where it is.
+
+    ``number`` and ``line`` as in ``read_csv``; ``headers`` maps each lower-cased header to the header as written in
+    the file (for messages); ``header_line`` is the line of the header row.
+    """
+
+    number: int = 0
+    line: int = 0
+    header_line: int = 1
+    headers: dict[str, str] = {}  # replaced per file, never mutated
+
+    @property
+    def where(self) -> Location:
+        return at_record(self.number, self.line)
+
+    def column(self, name: str) -> str:
+        """The header of column ``name`` (lower-cased) as written in the file."""
+        return self.headers.get(name, name)
+
+
+def iter_csv_rows(stream, kind: str) -> Iterator[tuple[int, CsvRow]]:
+    """Yield ``(line number, CsvRow)`` for each non-empty data row (the line is the one the row starts on).
+
+    Encoding UTF-8 / UTF-8-BOM / GBK, delimiter sniffed (``read_csv``). Leading blank rows are skipped; the first
+    non-blank row is the header. Empty or header-only files yield nothing.
+    """
+    header: list[str] | None = None
+    headers: dict[str, str] = {}
+    header_line = 1
+    for number, line, cells in read_csv(stream, kind):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            written = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
+            header = [name.lower() for name in written]
+            headers = dict(zip(header, written, strict=True))
+            header_line = line
+            continue
+        row = CsvRow({h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)})
+        row.number, row.line, row.header_line, row.headers = number, line, header_line, headers
+        yield line, row
 
 
 def pick(row: dict[str, str], *names: str) -> str:
@@ -372,26 +526,41 @@ def pick(row: dict[str, str], *names: str) -> str:
     return ""
 
 
-def to_float(value: str | None, where: str = "") -> float | None:
+def pick_column(row: dict[str, str], *names: str) -> tuple[str, str]:
+    """``(column header as written, value)`` of the first non-empty column among ``names``, else ``("", "")``."""
+    for name in names:
+        value = row.get(name)
+        if value:
+            return (row.column(name) if isinstance(row, CsvRow) else name), value
+    return "", ""
+
+
+def to_float(value: str | None, where: Location | str = "", field: str = "") -> float | None:
+    """``value`` as a number; "", "N/A", "none" and "-" are None. ``field`` names it in the error message."""
     value = (value or "").strip()
     if not value or value.lower() in ("n/a", "none", "-"):
         return None
     try:
         return float(value)
     except ValueError:
-        raise ImportFormatError(f"not a number: {value[:40]!r}", where) from None
+        if field:
+            raise ImportFormatError(
+                _("%(field)s is not a number: “%(value)s”"), where, field=field, value=value[:40]
+            ) from None
+        raise ImportFormatError(_("expected a number, found “%(value)s”"), where, value=value[:40]) from None
 
 
-def to_port(value: str | None, where: str = "") -> int | None:
+def to_port(value: str | None, where: Location | str = "") -> int | None:
+    """``value`` as a port number; "", "general" and "N/A" are None, and so is 0 (Nessus' host-level results)."""
     value = (value or "").strip()
     if not value or value.lower() in ("general", "n/a"):
         return None
     try:
         port = int(value)
     except ValueError:
-        raise ImportFormatError(f"not a port number: {value[:40]!r}", where) from None
+        raise ImportFormatError(_("the port number is not a number: “%(value)s”"), where, value=value[:40]) from None
     if not 0 <= port <= 65535:
-        raise ImportFormatError(f"port out of range: {port}", where)
+        raise ImportFormatError(_("the port number %(port)s is out of range (0–65535)"), where, port=port)
     return port or None  # Nessus uses port 0 for host-level results
 
 

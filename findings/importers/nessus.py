@@ -25,9 +25,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from django.utils.translation import gettext_lazy as _
+
 from .base import (
+    CsvRow,
     ImportFormatError,
     Record,
+    at_element,
+    at_line,
     clip,
     free,
     is_ip,
@@ -35,6 +40,7 @@ from .base import (
     iter_xml,
     peek,
     pick,
+    pick_column,
     severity_from_cvss,
     split_cves,
     to_float,
@@ -89,10 +95,10 @@ def parse_xml(stream) -> Iterator[Record]:
 
 
 def _xml_item(item, host: str, ip: str) -> Record:
-    where = f"line {item.sourceline}"
+    where = at_element("ReportItem", item.sourceline)
     plugin_id = (item.get("pluginID") or "").strip()
     if not plugin_id:
-        raise ImportFormatError("ReportItem without pluginID", where)
+        raise ImportFormatError(_("the pluginID attribute (the Nessus plugin number) is missing or empty"), where)
     fields: dict[str, str] = {}
     cves: list[str] = []
     cwes: list[int] = []
@@ -111,8 +117,8 @@ def _xml_item(item, host: str, ip: str) -> Record:
             cwes.extend(int(n) for n in CWE_RE.findall(text))
         else:
             fields[child.tag] = text
-    cvss3 = to_float(fields.get("cvss3_base_score"), where)
-    cvss2 = to_float(fields.get("cvss_base_score"), where)
+    cvss3 = to_float(fields.get("cvss3_base_score"), where, "<cvss3_base_score>")
+    cvss2 = to_float(fields.get("cvss_base_score"), where, "<cvss_base_score>")
     score = cvss3 if cvss3 is not None else cvss2
     severity = SEVERITY_BY_NUMBER.get((item.get("severity") or "").strip())
     if severity is None:
@@ -160,13 +166,15 @@ def parse_csv(stream) -> Iterator[Record]:
     pending: Record | None = None
     pending_key = None
     checked = False
-    for line, row in iter_csv_rows(stream, "Nessus"):
-        where = f"line {line}"
+    for _line, row in iter_csv_rows(stream, "Nessus"):
         if not checked:
             if not any(c in row for c in COL_PLUGIN):
-                raise ImportFormatError("not a Nessus CSV: no 'Plugin ID' (or 'Plugin') column", "line 1")
+                raise ImportFormatError(
+                    _("not a Nessus CSV: the header row has no “Plugin ID” (or “Plugin”) column"),
+                    at_line(row.header_line),
+                )
             checked = True
-        record = _csv_record(row, where)
+        record = _csv_record(row)
         key = (record.rule_id, record.host, record.ip, record.protocol, record.port)
         if pending is not None and key == pending_key:
             pending.cve.extend(c for c in record.cve if c not in pending.cve)
@@ -178,12 +186,22 @@ def parse_csv(stream) -> Iterator[Record]:
         yield pending
 
 
-def _csv_record(row: dict[str, str], where: str) -> Record:
+def _csv_number(row: CsvRow, names: tuple[str, ...]) -> float | None:
+    column, value = pick_column(row, *names)
+    return to_float(value, row.where, column)
+
+
+def _csv_record(row: CsvRow) -> Record:
+    where = row.where
     plugin_id = pick(row, *COL_PLUGIN)
     if not plugin_id:
-        raise ImportFormatError("row without a plugin ID", where)
-    cvss3 = to_float(pick(row, *COL_CVSS3), where)
-    cvss2 = to_float(pick(row, *COL_CVSS2), where)
+        raise ImportFormatError(
+            _("the “%(column)s” cell is empty; every row needs the Nessus plugin number"),
+            where,
+            column=row.column(next(c for c in COL_PLUGIN if c in row)),
+        )
+    cvss3 = _csv_number(row, COL_CVSS3)
+    cvss2 = _csv_number(row, COL_CVSS2)
     score = cvss3 if cvss3 is not None else cvss2
     risk = pick(row, "risk", "risk factor").lower() or pick(row, "severity").lower()
     severity = SEVERITY_BY_WORD.get(risk) or SEVERITY_BY_NUMBER.get(risk) or severity_from_cvss(score)

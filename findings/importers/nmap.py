@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .base import Record, clip, free, iter_xml, severity_from_cvss, split_cves, to_float, to_port
+from .base import Record, at_element, clip, free, iter_xml, severity_from_cvss, split_cves, to_float, to_port
 
 TOOL = "nmap"
 
@@ -93,8 +93,7 @@ def _host(host) -> Iterator[Record]:
 
 
 def _port(port, hostname: str, ip: str) -> Iterator[Record]:
-    where = f"line {port.sourceline}"
-    number = to_port(port.get("portid"), where)
+    number = to_port(port.get("portid"), at_element("port", port.sourceline))
     protocol = (port.get("protocol") or "tcp").lower()
     service = port.find("service")
     name = product = ""
@@ -180,7 +179,7 @@ def _vulners(script) -> Iterator[tuple[str, float | None, str]]:
             if values.get("type", "cve").lower() != "cve" or not ident.startswith("CVE-") or ident in seen:
                 continue
             seen.add(ident)
-            yield ident, to_float(values.get("cvss"), f"line {entry.sourceline}"), cpe
+            yield ident, to_float(values.get("cvss"), at_element("table", entry.sourceline), "vulners cvss"), cpe
     if seen:
         return
     cpe = ""

@@ -1,14 +1,16 @@
 """Nuclei JSON / JSONL importer (old ``templateID``/``matched`` schema and v3 ``template-id``/``matched-at``).
 
 * JSONL (``-jsonl``, the default and the streaming case): one ``orjson.loads`` per line, one record per line; blank
-  lines are skipped; a line that is not a JSON object with a template id raises ``ImportFormatError(where="line N")``.
+  lines are skipped; a line that is not a JSON object with a template id raises ``ImportFormatError`` at
+  ``at_line(N)``.
 * JSON array (``-json-export``, e.g. DefectDojo's ``multiple_v3.json``): the array is parsed whole, so it is limited
   to ``ARRAY_LIMIT`` bytes (50 MB); a larger array is refused with a message asking for JSONL. JSONL has no limit.
 * ``rule_id`` is the first CVE of ``info.classification.cve-id`` if any, else ``nuclei:<template-id>``. CWE ids such as
   ``cwe-79`` become ``79``; non-numeric ones (``nvd-cve-other``) are ignored. ``request``/``response`` are clipped.
 * ``raw_id`` is ``<template-id>:<matcher-name>`` when the result names its matcher (``tech-detect:nginx``): several
   lines of one template at one URL differ only by matcher, and the writer may want that in its fingerprint.
-* The stream must be seekable (or an ``io.BufferedReader`` that can peek): the first byte decides array vs lines.
+* The first non-blank byte decides array vs lines; blank lines and a BOM before it are skipped (any amount, and the
+  line numbers still count them). Any stream works, seekable or not.
 """
 
 from __future__ import annotations
@@ -19,8 +21,20 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import orjson
+from django.utils.translation import gettext_lazy as _
 
-from .base import EVIDENCE_LIMIT, SEVERITIES, ImportFormatError, Record, clip, severity_from_cvss, split_cves
+from .base import (
+    EVIDENCE_LIMIT,
+    SEVERITIES,
+    ImportFormatError,
+    Location,
+    Record,
+    at_line,
+    clip,
+    peek,
+    severity_from_cvss,
+    split_cves,
+)
 
 ARRAY_LIMIT = 50 * 1024 * 1024
 _CWE = re.compile(r"^\s*(?:cwe-)?(\d+)\s*$", re.I)
@@ -30,52 +44,71 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def parse(stream: BinaryIO) -> Iterator[Record]:
-    first = _first_byte(stream)
+    _head, buffered = peek(stream)
+    first, skipped = _skip_blank(buffered)
     if first is None:
         return
     if first == b"[":
-        yield from _parse_array(stream)
+        yield from _parse_array(buffered, skipped)
     else:
-        yield from _parse_lines(stream)
+        yield from _parse_lines(buffered, skipped)
 
 
-def _first_byte(stream: BinaryIO) -> bytes | None:
-    """Peek at the first non-blank byte and rewind (the stream must be seekable or peekable)."""
-    head = stream.peek(64) if hasattr(stream, "peek") and not stream.seekable() else None
-    if head is None:
-        pos = stream.tell()
-        head = stream.read(4096)
-        stream.seek(pos)
-    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1] or None
+def _skip_blank(buffered) -> tuple[bytes | None, int]:
+    """Consume the BOM and the blank bytes before the first value; return its first byte and the lines consumed."""
+    lines = 0
+    start = True
+    while True:
+        data = buffered.peek(1)[: 1 << 16]
+        if not data:
+            return None, lines
+        if start and data.startswith(b"\xef\xbb\xbf"):
+            buffered.read(3)
+            start = False
+            continue
+        start = False
+        rest = data.lstrip(b" \t\r\n")
+        blank = data[: len(data) - len(rest)]
+        buffered.read(len(blank))
+        lines += blank.count(b"\n")
+        if rest:
+            return rest[:1], lines
 
 
-def _parse_lines(stream: BinaryIO) -> Iterator[Record]:
-    for number, line in enumerate(stream, start=1):
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
+def _json_error(exc: orjson.JSONDecodeError, line: int) -> ImportFormatError:
+    return ImportFormatError(
+        _("not valid JSON: %(detail)s (column %(column)s)"), at_line(line), detail=exc.msg, column=exc.colno
+    )
+
+
+def _parse_lines(stream, skipped: int) -> Iterator[Record]:
+    for number, line in enumerate(stream, start=skipped + 1):
         if not line.strip():
             continue
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise ImportFormatError(f"invalid JSON: {exc}", where=f"line {number}") from None
-        yield _record(item, f"line {number}")
+            raise _json_error(exc, number) from None
+        yield _record(item, at_line(number))
 
 
-def _parse_array(stream: BinaryIO) -> Iterator[Record]:
+def _parse_array(stream, skipped: int) -> Iterator[Record]:
     data = stream.read(ARRAY_LIMIT + 1)
     if len(data) > ARRAY_LIMIT:
         raise ImportFormatError(
-            f"Nuclei JSON array larger than {ARRAY_LIMIT // 1024 // 1024} MB; export JSONL (nuclei -jsonl) instead",
-            where="line 1",
+            _(
+                "the Nuclei JSON array is larger than %(limit)s MB; export the results as JSON Lines instead "
+                "(nuclei -jsonl -o results.jsonl), which has no size limit"
+            ),
+            at_line(skipped + 1),
+            limit=ARRAY_LIMIT // 1024 // 1024,
         )
     try:
         items = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ImportFormatError(f"invalid JSON: {exc.msg}", where=f"line {exc.lineno}") from None
+        raise _json_error(exc, skipped + exc.lineno) from None
     for index, item in enumerate(items):
-        yield _record(item, f"item {index + 1}")
+        yield _record(item, Location(_("result %(number)s of the JSON array"), number=index + 1))
 
 
 def _as_list(value) -> list:
@@ -86,15 +119,15 @@ def _as_list(value) -> list:
     return [value]
 
 
-def _record(item, where: str) -> Record:
+def _record(item, where: Location) -> Record:
     if not isinstance(item, dict):
-        raise ImportFormatError("expected a JSON object (one Nuclei result)", where=where)
+        raise ImportFormatError(_("not a Nuclei result: expected a JSON object {…}"), where)
     template_id = item.get("template-id") or item.get("templateID")
     if not template_id or not isinstance(template_id, str):
-        raise ImportFormatError("not a Nuclei result: no template-id/templateID", where=where)
+        raise ImportFormatError(_("not a Nuclei result: the “template-id” (or “templateID”) field is missing"), where)
     info = item.get("info") or {}
     if not isinstance(info, dict):
-        raise ImportFormatError("'info' is not an object", where=where)
+        raise ImportFormatError(_("the “info” field of the Nuclei result is not a JSON object"), where)
     classification = info.get("classification") or {}
     if not isinstance(classification, dict):
         classification = {}
@@ -136,7 +169,8 @@ def _record(item, where: str) -> Record:
         evidence.append(f"matcher: {matcher}")
     extracted = _as_list(item.get("extracted-results") or item.get("extracted_results"))
     if extracted:
-        evidence.append("extracted: " + ", ".join(str(x) for x in extracted))
+        # clipped on its own, so that huge extracted results cannot push the request and response out
+        evidence.append("extracted: " + clip(", ".join(str(x) for x in extracted), EVIDENCE_LIMIT // 8))
     if matched:
         evidence.append(f"matched at: {matched}")
     part = EVIDENCE_LIMIT // 2 - 200

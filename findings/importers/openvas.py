@@ -17,9 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.utils.translation import gettext_lazy as _
+
 from .base import (
+    CsvRow,
     ImportFormatError,
+    Location,
     Record,
+    at_element,
+    at_line,
     clip,
     free,
     is_ip,
@@ -27,6 +33,7 @@ from .base import (
     iter_xml,
     peek,
     pick,
+    pick_column,
     severity_from_cvss,
     split_cves,
     to_float,
@@ -63,7 +70,7 @@ def _severity(score: float | None, threat: str) -> str:
     return THREAT_SEVERITY.get(threat.strip().lower(), severity_from_cvss(score))
 
 
-def _split_port(value: str, where: str) -> tuple[int | None, str]:
+def _split_port(value: str, where: Location) -> tuple[int | None, str]:
     value = (value or "").strip()
     number, _, protocol = value.partition("/")
     if not number.isdigit():
@@ -102,21 +109,21 @@ def _text(elem, path: str) -> str:
 
 
 def _xml_result(result) -> Record:
-    where = f"line {result.sourceline}"
+    where = at_element("result", result.sourceline)
     nvt = result.find("nvt")
     oid = (nvt.get("oid") or "").strip() if nvt is not None else ""
     name = _text(result, "name") or (_text(nvt, "name") if nvt is not None else "")
     if not oid and not name:
-        raise ImportFormatError("result without an NVT OID or name", where)
+        raise ImportFormatError(_("the result has neither an NVT OID (<nvt oid=…>) nor a <name>"), where)
     host_elem = result.find("host")
     ip = (host_elem.text or "").strip() if host_elem is not None and host_elem.text else ""
     hostname = _text(host_elem, "hostname") if host_elem is not None else ""
     if ip and not is_ip(ip):
         ip, hostname = "", hostname or ip
     port, protocol = _split_port(_text(result, "port"), where)
-    score = to_float(_text(result, "severity"), where)
+    score = to_float(_text(result, "severity"), where, "<severity>")
     if score is None and nvt is not None:
-        score = to_float(_text(nvt, "cvss_base"), where)
+        score = to_float(_text(nvt, "cvss_base"), where, "<cvss_base>")
     cves: list[str] = []
     refs: list[str] = []
     vector = ""
@@ -161,20 +168,23 @@ def _xml_result(result) -> Record:
 
 def parse_csv(stream) -> Iterator[Record]:
     checked = False
-    for line, row in iter_csv_rows(stream, "OpenVAS/GVM"):
-        where = f"line {line}"
+    for _line, row in iter_csv_rows(stream, "OpenVAS/GVM"):
         if not checked:
             if "nvt oid" not in row and "nvt name" not in row:
-                raise ImportFormatError("not an OpenVAS/GVM CSV: no 'NVT OID' or 'NVT Name' column", "line 1")
+                raise ImportFormatError(
+                    _("not an OpenVAS/GVM CSV: the header row has no “NVT OID” or “NVT Name” column"),
+                    at_line(row.header_line),
+                )
             checked = True
-        yield _csv_record(row, where)
+        yield _csv_record(row)
 
 
-def _csv_record(row: dict[str, str], where: str) -> Record:
+def _csv_record(row: CsvRow) -> Record:
+    where = row.where
     oid = pick(row, "nvt oid", "oid")
     name = pick(row, "nvt name", "name")
     if not oid and not name:
-        raise ImportFormatError("row without an NVT OID or name", where)
+        raise ImportFormatError(_("both the “NVT OID” and the “NVT Name” cells are empty"), where)
     ip = pick(row, "ip", "host")
     hostname = pick(row, "hostname")
     if ip and not is_ip(ip):
@@ -182,7 +192,8 @@ def _csv_record(row: dict[str, str], where: str) -> Record:
     port_text = pick(row, "port")
     protocol = pick(row, "port protocol").lower()
     port, parsed_protocol = _split_port(port_text if "/" in port_text else f"{port_text}/{protocol}", where)
-    score = to_float(pick(row, "cvss", "severity score"), where)
+    column, value = pick_column(row, "cvss", "severity score")
+    score = to_float(value, where, column)
     description = "\n\n".join(
         v for v in (pick(row, "summary"), pick(row, "vulnerability insight"), pick(row, "impact")) if v
     )

@@ -7,18 +7,22 @@ records). DefectDojo's two samples (``demo.csv``, ``defectdojo_no_vuln.csv``) th
 
 * ``rule_id`` is the first CVE of the ``cve`` column (space separated) if any, else ``testssl:<id>``.
 * ``fqdn/ip`` "demo.example.org/104.131.110.75" → host + ip ("/" is split at the last slash; an IP alone goes to ip).
-* Encoding is detected from the first 64 KB: UTF-8 with BOM, UTF-8, else GB18030 (a superset of GBK).
-* A row with the wrong number of columns or an unknown severity raises ``ImportFormatError(where="line N")``.
+* Encoding is detected from the first 64 KB: UTF-8 with BOM, UTF-8, else GB18030 (a superset of GBK); an ASCII start
+  followed by GBK text is read as GBK too (``base.read_csv``). Any stream works, seekable or not.
+* Blank rows are skipped (also before the header); an empty or header-only file yields nothing.
+* A row with too few columns, an unknown severity or a bad port raises ``ImportFormatError`` naming the line
+  (``at_line``, or row and line when an earlier cell spans lines).
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from .base import ImportFormatError, Record, clip, is_ip, open_text, split_cves
+from django.utils.translation import gettext_lazy as _
+
+from .base import ImportFormatError, Record, at_line, at_record, clip, is_ip, read_csv, split_cves, to_port
 
 SEVERITY = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high", "CRITICAL": "critical"}
 SKIPPED = {"OK", "INFO", "DEBUG", "WARN", "FATAL"}
@@ -27,7 +31,7 @@ _CWE = re.compile(r"CWE-(\d+)", re.I)
 
 
 def _split_target(value: str) -> tuple[str, str]:
-    host, _, ip = value.strip().rpartition("/")
+    host, _sep, ip = value.strip().rpartition("/")
     if not host:
         host, ip = ip, ""
     if not ip:
@@ -36,60 +40,59 @@ def _split_target(value: str) -> tuple[str, str]:
 
 
 def parse(stream: BinaryIO, include_info: bool = False) -> Iterator[Record]:
-    text = open_text(stream)
-    try:
-        reader = csv.reader(text)
-        try:
-            header = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ImportFormatError(f"unreadable CSV: {exc}", where="line 1") from None
-        if header is None:
-            return
-        names = [h.strip().lower() for h in header]
-        if tuple(names[:7]) != COLUMNS:
-            raise ImportFormatError(f"not a testssl.sh CSV header: {header!r}", where="line 1")
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise ImportFormatError(f"unreadable CSV: {exc}", where=f"line {reader.line_num}") from None
-            where = f"line {reader.line_num}"
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) < 7:
-                raise ImportFormatError(f"expected 7 columns, got {len(row)}", where=where)
-            check_id, target, port, severity, finding, cve, cwe = (cell.strip() for cell in row[:7])
-            level = severity.upper()
-            if level in SEVERITY:
-                sev = SEVERITY[level]
-            elif level == "INFO" and include_info:
-                sev = "info"
-            elif level in SKIPPED:
-                continue
-            else:
-                raise ImportFormatError(f"unknown testssl.sh severity {severity!r}", where=where)
-            cves = split_cves(cve)
-            host, ip = _split_target(target)
-            try:
-                port_number = int(port) if port else None
-            except ValueError:
-                raise ImportFormatError(f"port {port!r} is not a number", where=where) from None
-            yield Record(
-                tool="testssl",
-                rule_id=cves[0] if cves else f"testssl:{check_id}",
-                title=clip(f"{check_id}: {finding}" if finding else check_id, 500),
-                severity=sev,
-                description=clip(finding),
-                host=host,
-                ip=ip,
-                port=port_number,
-                protocol="tcp",
-                cve=cves,
-                cwe=list(dict.fromkeys(int(c) for c in _CWE.findall(cwe))),
-                evidence=clip(finding),
-                raw_id=check_id,
+    header_seen = False
+    for number, line, row in read_csv(stream, "testssl.sh"):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if not header_seen:
+            names = tuple(h.strip().lstrip("\ufeff").strip().lower() for h in row)
+            if names[:7] != COLUMNS:
+                raise ImportFormatError(
+                    _("not a testssl.sh CSV: the header row must start with %(expected)s, found %(found)s"),
+                    at_line(line),
+                    expected=", ".join(COLUMNS),
+                    found=clip(", ".join(names), 200),
+                )
+            header_seen = True
+            continue
+        where = at_record(number, line)
+        if len(row) < len(COLUMNS):
+            raise ImportFormatError(
+                _("the row has %(found)s columns, expected %(expected)s (%(columns)s)"),
+                where,
+                found=len(row),
+                expected=len(COLUMNS),
+                columns=", ".join(COLUMNS),
             )
-    finally:
-        text.detach()
+        check_id, target, port, severity, finding, cve, cwe = (cell.strip() for cell in row[:7])
+        level = severity.upper()
+        if level in SEVERITY:
+            sev = SEVERITY[level]
+        elif level == "INFO" and include_info:
+            sev = "info"
+        elif level in SKIPPED:
+            continue
+        else:
+            raise ImportFormatError(
+                _("unknown testssl.sh severity “%(severity)s” (expected %(expected)s)"),
+                where,
+                severity=clip(severity, 40),
+                expected=", ".join(["OK", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL", "WARN", "DEBUG", "FATAL"]),
+            )
+        cves = split_cves(cve)
+        host, ip = _split_target(target)
+        yield Record(
+            tool="testssl",
+            rule_id=cves[0] if cves else f"testssl:{check_id}",
+            title=clip(f"{check_id}: {finding}" if finding else check_id, 500),
+            severity=sev,
+            description=clip(finding),
+            host=host,
+            ip=ip,
+            port=to_port(port, where),
+            protocol="tcp",
+            cve=cves,
+            cwe=list(dict.fromkeys(int(c) for c in _CWE.findall(cwe))),
+            evidence=clip(finding),
+            raw_id=check_id,
+        )

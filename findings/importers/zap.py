@@ -6,9 +6,9 @@ An alert without instances (old reports) yields one record from the alert's own 
 
 * ``rule_id`` is ``zap:<pluginid>`` (CVEs found in the alert name/reference are listed in ``cve`` but ZAP's plugin id
   stays the identity); ``riskcode`` 0–3 → info/low/medium/high; ``desc``/``solution`` are HTML → plain text.
-* XML is read with ``lxml.etree.iterparse`` (``safe_xml_parser_kwargs``) and each ``alertitem`` is cleared after use.
-  A document that declares entities (internal DTD subset with ``<!ENTITY``: XXE, billion laughs) or references an
-  external DTD is refused with ``ImportFormatError`` before any alert is read.
+* XML is streamed with ``base.iter_xml`` (safe parser settings, entity refusal, root check) and each ``alertitem``
+  is freed after use. A document that declares entities (internal DTD subset with ``<!ENTITY``: XXE, billion laughs)
+  or references an external DTD is refused with ``ImportFormatError`` before any alert is read.
 * JSON is parsed whole (it is one object), limited to ``JSON_LIMIT`` bytes (100 MB); use the XML report for larger.
 """
 
@@ -20,16 +20,19 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import orjson
-from lxml import etree
+from django.utils.translation import gettext_lazy as _
 
 from .base import (
     EVIDENCE_LIMIT,
     ImportFormatError,
+    Location,
     Record,
+    at_element,
+    at_line,
     clip,
     free,
-    refuse_entities,
-    safe_xml_parser_kwargs,
+    iter_xml,
+    peek,
     split_cves,
 )
 
@@ -41,15 +44,14 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 def parse(stream: BinaryIO) -> Iterator[Record]:
-    pos = stream.tell()
-    head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    stream.seek(pos)
+    head, buffered = peek(stream)
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head:
         return
     if head[:1] == b"{":
-        yield from parse_json(stream)
+        yield from parse_json(buffered)
     else:
-        yield from parse_xml(stream)
+        yield from parse_xml(buffered)
 
 
 # --- helpers shared by XML and JSON -------------------------------------------------------------------------------
@@ -69,18 +71,25 @@ def _int(value, default: int | None = None) -> int | None:
         return default
 
 
-def _record(alert: dict, instance: dict, site: dict, where: str) -> Record:
+def _record(alert: dict, instance: dict, site: dict, where: Location | str) -> Record:
     plugin = str(alert.get("pluginid") or "").strip()
     if not plugin:
-        raise ImportFormatError("alert without pluginid", where=where)
+        raise ImportFormatError(_("the alert has no “pluginid” (the ZAP rule number)"), where)
     riskcode = str(alert.get("riskcode") or "").strip()
     if riskcode not in RISK:
-        raise ImportFormatError(f"riskcode {riskcode!r} is not 0–3", where=where)
+        raise ImportFormatError(
+            _("the alert's “riskcode” is “%(riskcode)s”, expected 0 (informational), 1 (low), 2 (medium) or 3 (high)"),
+            where,
+            riskcode=clip(riskcode, 40),
+        )
     name = (alert.get("alert") or alert.get("name") or f"ZAP alert {plugin}").strip()
     cwe = _int(alert.get("cweid"), -1)
     reference_text = html_to_text(alert.get("reference"))
     cves = split_cves(f"{name} {reference_text}")
 
+    # Each part is clipped on its own so that a huge attack / evidence / other info cannot push the request and
+    # response out of the clipped whole.
+    small = EVIDENCE_LIMIT // 8
     parts = []
     confidence = (alert.get("confidencedesc") or "").strip()
     if confidence:
@@ -88,10 +97,10 @@ def _record(alert: dict, instance: dict, site: dict, where: str) -> Record:
     for key, label in (("method", "method"), ("attack", "attack"), ("evidence", "evidence")):
         value = (instance.get(key) or "").strip()
         if value:
-            parts.append(f"{label}: {value}")
+            parts.append(f"{label}: {clip(value, small)}")
     other = (instance.get("otherinfo") or alert.get("otherinfo") or "").strip()
     if other:
-        parts.append("other info: " + html_to_text(other))
+        parts.append("other info: " + clip(html_to_text(other), small))
     quarter = EVIDENCE_LIMIT // 4 - 100
     for key, label in (("requestheader", "request"), ("responseheader", "response")):
         value = "\n".join(line.strip() for line in (instance.get(key) or "").strip().splitlines())
@@ -131,34 +140,23 @@ def _site_info(attrs: dict) -> dict:
 
 def parse_xml(stream: BinaryIO) -> Iterator[Record]:
     site: dict = {"host": "", "port": ""}
-    checked = False
-    context = etree.iterparse(stream, events=("start", "end"), **safe_xml_parser_kwargs())
-    try:
-        for event, elem in context:
-            if not checked:
-                refuse_entities(elem, external_dtd=True)
-                if elem.tag != "OWASPZAPReport":
-                    raise ImportFormatError(f"not a ZAP report (root <{elem.tag}>)", where=f"<{elem.tag}>")
-                checked = True
-            if event == "start":
-                if elem.tag == "site":
-                    site = _site_info(dict(elem.attrib))
-                continue
-            if elem.tag == "alertitem":
-                where = f"<alertitem> line {elem.sourceline}"
-                alert = {child.tag: child.text or "" for child in elem if child.tag != "instances"}
-                instances = [
-                    {child.tag: child.text or "" for child in inst} for inst in elem.iterfind("instances/instance")
-                ]
-                yield from (_record(alert, inst, site, where) for inst in (instances or [alert]))
-                free(elem)
-            elif elem.tag == "site":
-                elem.clear(keep_tail=False)
-    except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else exc.lineno
-        raise ImportFormatError(f"malformed XML: {exc.msg}", where=f"line {line}") from None
-    if not checked:  # a file with only whitespace / prolog
-        return
+    for event, elem in iter_xml(
+        stream, ("site", "alertitem"), "OWASPZAPReport", "ZAP XML", events=("start", "end"), external_dtd=True
+    ):
+        if event == "start":
+            if elem.tag == "site":
+                site = _site_info(dict(elem.attrib))
+            continue
+        if elem.tag == "alertitem":
+            where = at_element("alertitem", elem.sourceline)
+            alert = {child.tag: child.text or "" for child in elem if child.tag != "instances"}
+            instances = [
+                {child.tag: child.text or "" for child in inst} for inst in elem.iterfind("instances/instance")
+            ]
+            yield from (_record(alert, inst, site, where) for inst in (instances or [alert]))
+            free(elem)
+        elif elem.tag == "site":
+            elem.clear(keep_tail=False)
 
 
 # --- JSON (traditional-json report) -------------------------------------------------------------------------------
@@ -167,27 +165,38 @@ def parse_xml(stream: BinaryIO) -> Iterator[Record]:
 def parse_json(stream: BinaryIO) -> Iterator[Record]:
     data = stream.read(JSON_LIMIT + 1)
     if len(data) > JSON_LIMIT:
-        raise ImportFormatError(f"ZAP JSON larger than {JSON_LIMIT // 1024 // 1024} MB; export XML", where="line 1")
+        raise ImportFormatError(
+            _(
+                "the ZAP JSON report is larger than %(limit)s MB; export the XML report instead, which has no size "
+                "limit"
+            ),
+            at_line(1),
+            limit=JSON_LIMIT // 1024 // 1024,
+        )
     try:
         report = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ImportFormatError(f"invalid JSON: {exc.msg}", where=f"line {exc.lineno}") from None
+        raise ImportFormatError(
+            _("not valid JSON: %(detail)s (column %(column)s)"), at_line(exc.lineno), detail=exc.msg, column=exc.colno
+        ) from None
     if not isinstance(report, dict) or "site" not in report:
-        raise ImportFormatError("not a ZAP JSON report (no 'site')", where="line 1")
+        raise ImportFormatError(_("not a ZAP JSON report: there is no “site” field"), at_line(1))
     sites = report["site"]
     if isinstance(sites, dict):
         sites = [sites]
     for s_index, raw_site in enumerate(sites or []):
         if not isinstance(raw_site, dict):
-            raise ImportFormatError("site is not an object", where=f"site[{s_index}]")
+            raise ImportFormatError(_("the site is not a JSON object"), f"site[{s_index}]")
         site = _site_info({k.lstrip("@"): str(v) for k, v in raw_site.items() if k.startswith("@")})
         for a_index, alert in enumerate(raw_site.get("alerts") or []):
             where = f"site[{s_index}].alerts[{a_index}]"
             if not isinstance(alert, dict):
-                raise ImportFormatError("alert is not an object", where=where)
+                raise ImportFormatError(_("the alert is not a JSON object"), where)
             alert = {k: v if isinstance(v, str | list) else str(v) for k, v in alert.items()}
             instances = alert.get("instances") or []
-            for instance in instances or [alert]:
+            for i_index, instance in enumerate(instances or [alert]):
                 if not isinstance(instance, dict):
-                    raise ImportFormatError("instance is not an object", where=where)
+                    raise ImportFormatError(
+                        _("the alert instance is not a JSON object"), f"{where}.instances[{i_index}]"
+                    )
                 yield _record(alert, {k: str(v) for k, v in instance.items()}, site, where)

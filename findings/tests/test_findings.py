@@ -255,3 +255,15 @@ class FindingTests(ModelTestCases.UI, ModelTestCases.API):
             "rule_id": "manual:api",
             "host": "api.jia.school.example",
         }
+
+
+@pytest.mark.django_db
+def test_an_ancestors_domain_does_not_hide_a_schools_range(tree):
+    from assets.tests.factories import DomainFactory
+
+    root, unit_a, unit_b, school_a = tree
+    DomainFactory(unit=root, name="shifan.example")
+    IPRangeFactory(unit=school_a, cidr="198.51.100.0/28")
+    write_records([rec(host="vpn.shifan.example", ip="198.51.100.9")], unit=unit_a)
+    finding = Finding.objects.get()
+    assert finding.unit == school_a and finding.attributed and finding.ip_range is not None

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.utils.translation import gettext_lazy
 
 from findings.importers import nessus, nmap, openvas
 from findings.importers.base import EVIDENCE_LIMIT, ImportFormatError
@@ -321,8 +322,9 @@ def test_malformed_xml_names_the_line(module):
 
 @pytest.mark.parametrize("module", ALL)
 def test_wrong_root_is_refused(module):
-    with pytest.raises(ImportFormatError, match="root element is <html>"):
+    with pytest.raises(ImportFormatError) as info:
         parse_bytes(module, b"<html><body><host/><ReportItem/><result/></body></html>")
+    assert "root element is <html>" in info.value.message and info.value.where == "line 1"
 
 
 def test_malformed_csv_values_name_the_line():
@@ -330,8 +332,10 @@ def test_malformed_csv_values_name_the_line():
     with pytest.raises(ImportFormatError) as info:
         parse_bytes(nessus, data.encode())
     assert info.value.where == "line 3"
-    with pytest.raises(ImportFormatError, match="no 'Plugin ID'"):
+    assert info.value.message == "CVSS v2.0 Base Score is not a number: “abc”"  # the column as written in the file
+    with pytest.raises(ImportFormatError) as info:
         parse_bytes(nessus, b"a,b\n1,2\n")
+    assert "“Plugin ID”" in info.value.message and info.value.where == "line 1"
 
 
 ROOTS = {nmap: "nmaprun", nessus: "NessusClientData_v2", openvas: "report"}
@@ -368,7 +372,7 @@ def test_xxe_and_billion_laughs_are_refused(module, pad, tmp_path, monkeypatch):
     secret.write_text("TOP-SECRET-CONTENT")
     opened = []
     real_open = open
-    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(str(a[0])) or real_open(*a, **k))
     for payload in (xxe(module, secret, pad), billion_laughs(module, pad)):
         started = time.perf_counter()
         with pytest.raises(ImportFormatError) as info:
@@ -376,7 +380,8 @@ def test_xxe_and_billion_laughs_are_refused(module, pad, tmp_path, monkeypatch):
         assert "XXE" in info.value.message and info.value.where == "DOCTYPE"
         assert "TOP-SECRET" not in str(info.value)
         assert time.perf_counter() - started < 1.0  # nothing was expanded (lol9 = 10**9 "lol")
-    assert opened == []
+    # rendering the error may load translation catalogues (.mo); nothing else is opened, least of all the secret
+    assert [path for path in opened if not path.endswith(".mo")] == []
 
 
 def test_refusal_happens_before_any_record():
@@ -442,3 +447,199 @@ def test_nessus_xml_streams_with_flat_memory(tmp_path):
     # Python + lxml start at ~20 MB; the whole tree of this file takes ~60 MB more, the streaming parser ~nothing.
     assert peaks["stream"] < 45, f"peak RSS {peaks} MB for a {size_mb:.0f} MB file"
     assert peaks["tree"] > peaks["stream"] + 30, peaks
+
+
+# --------------------------------------------------------------------------------------------- edge cases per format
+
+ROOT_ONLY = [
+    (nmap, b'<?xml version="1.0"?>\n<nmaprun scanner="nmap"/>\n'),
+    (nmap, b'<nmaprun scanner="nmap"><scaninfo type="syn"/><runstats><finished/></runstats></nmaprun>'),
+    (nessus, b'<?xml version="1.0" ?>\n<NessusClientData_v2/>'),
+    (
+        nessus,
+        b'<NessusClientData_v2><Policy><policyName>p</policyName></Policy><Report name="r"/></NessusClientData_v2>',
+    ),
+    (openvas, b'<report id="x"/>'),
+    (
+        openvas,
+        b'<get_reports_response status="200"><report id="x"><report id="x"><results/></report></report>'
+        b"</get_reports_response>",
+    ),
+]
+
+
+@pytest.mark.parametrize(("module", "data"), ROOT_ONLY)
+def test_root_only_xml_yields_nothing(module, data):
+    assert parse_bytes(module, data) == []
+
+
+@pytest.mark.parametrize("module", [nessus, openvas])
+@pytest.mark.parametrize("data", [b"", b"\r\n \r\n", b"\xef\xbb\xbf"])
+def test_empty_csv_through_parse_csv(module, data):
+    # detect.parse_any calls parse_csv directly for nessus_csv / openvas_csv
+    assert list(module.parse_csv(io.BytesIO(data))) == []
+
+
+OPENVAS_CSV_HEADER = "IP,Hostname,Port,Port Protocol,CVSS,Severity,NVT Name,Summary,Specific Result,NVT OID\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "where", "message"),
+    [
+        ("10.0.0.1,h,80,tcp,high,High,x,s,r,1.2\n", "line 2", "CVSS is not a number: “high”"),
+        ("10.0.0.1,h,70000,tcp,5.0,Medium,x,s,r,1.2\n", "line 2", "the port number 70000 is out of range (0–65535)"),
+        ("10.0.0.1,h,80,tcp,5.0,Medium,,s,r,\n", "line 2", "both the “NVT OID” and the “NVT Name” cells are empty"),
+    ],
+)
+def test_openvas_csv_bad_values_name_the_line(row, where, message):
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(openvas, (OPENVAS_CSV_HEADER + row).encode())
+    assert (info.value.where, info.value.message) == (where, message)
+
+
+def test_openvas_csv_without_nvt_columns_is_refused():
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(openvas, b"\n\nIP,Port\n10.0.0.1,80\n")
+    assert info.value.where == "line 3"  # the header row, after two blank lines
+    assert "“NVT OID”" in info.value.message
+
+
+def test_csv_error_after_multiline_cells_names_row_and_line():
+    # Nessus plugin output spans lines: Excel shows the bad record as row 3, an editor as line 5.
+    data = NESSUS_CSV_HEADER + '1,,,Low,10.0.0.1,tcp,22,x,,"a\nb\nc",,\n2,,zz,Low,10.0.0.1,tcp,22,x,,,,\n'
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(nessus, data.encode())
+    assert info.value.where == "row 3 (line 5)"
+    assert info.value.message == "CVSS v2.0 Base Score is not a number: “zz”"
+
+
+def test_nessus_csv_row_without_plugin_id():
+    data = NESSUS_CSV_HEADER + ",,,Low,10.0.0.1,tcp,22,x,,,,\n"
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(nessus, data.encode())
+    assert info.value.where == "line 2" and "“Plugin ID” cell is empty" in info.value.message
+
+
+def test_nessus_xml_bad_values_name_the_report_item():
+    item = (
+        '<ReportItem port="{port}" protocol="tcp" severity="2" pluginID="{plugin}" pluginName="P">{extra}</ReportItem>'
+    )
+    doc = (
+        '<NessusClientData_v2><Report name="r"><ReportHost name="10.0.0.1">\n{}\n'
+        "</ReportHost></Report></NessusClientData_v2>"
+    )
+    cases = [
+        (item.format(port="ssh", plugin="1", extra=""), "the port number is not a number: “ssh”"),
+        (item.format(port="22", plugin="", extra=""), "the pluginID attribute (the Nessus plugin number) is missing"),
+        (
+            item.format(port="22", plugin="1", extra="<cvss3_base_score>high</cvss3_base_score>"),
+            "<cvss3_base_score> is not a number: “high”",
+        ),
+    ]
+    for xml_item, message in cases:
+        with pytest.raises(ImportFormatError) as info:
+            parse_bytes(nessus, doc.format(xml_item).encode())
+        assert info.value.where == "<ReportItem> at line 2"
+        assert info.value.message.startswith(message)
+
+
+def test_nmap_non_numeric_port_names_the_element():
+    data = b'<nmaprun>\n<host><status state="up"/><ports>\n<port protocol="tcp" portid="http">\n<state state="open"/>'
+    data += b"</port></ports></host></nmaprun>"
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(nmap, data)
+    assert (info.value.where, info.value.message) == ("<port> at line 3", "the port number is not a number: “http”")
+
+
+# GBK text that starts only after 64 KB of ASCII: the head looks like UTF-8 (Excel re-saved an English export)
+ASCII_FILLER = "".join(f"{i},,,Low,10.0.0.1,tcp,22,Plugin {i},s,{'d' * 200},x,o\n" for i in range(400))
+
+
+def test_nessus_gbk_after_64k_of_ascii():
+    data = (NESSUS_CSV_HEADER + ASCII_FILLER).encode() + "9,,,High,10.0.0.2,tcp,80,弱口令,s,教务系统,改,口令\n".encode(
+        "gbk"
+    )
+    assert data[:65536].isascii()
+    records = parse_bytes(nessus, data)
+    assert len(records) == 401
+    assert (records[-1].title, records[-1].description) == ("弱口令", "s\n\n教务系统")
+
+
+def test_openvas_gbk_after_64k_of_ascii():
+    filler = "".join(f"10.0.0.1,h,22,tcp,5.0,Medium,Plugin {i},{'s' * 200},r,1.2.{i}\n" for i in range(400))
+    data = (OPENVAS_CSV_HEADER + filler).encode() + "10.0.0.2,教务系统,80,tcp,7.5,High,弱口令,摘要,root,1.3\n".encode(
+        "gbk"
+    )
+    assert data[:65536].isascii()
+    records = parse_bytes(openvas, data)
+    assert (records[-1].title, records[-1].host, records[-1].port) == ("弱口令", "教务系统", 80)
+
+
+def test_csv_mixing_utf8_and_gbk_names_the_bad_line():
+    data = (NESSUS_CSV_HEADER + ASCII_FILLER).encode()
+    data += "9,,,High,10.0.0.2,tcp,80,弱口令,s,d,x,o\n".encode()  # line 402, UTF-8
+    data += "9,,,High,10.0.0.3,tcp,80,弱口令,s,d,x,o\n".encode("gbk")  # line 403, GBK
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(nessus, data)
+    assert info.value.where == "line 403"
+    assert info.value.message.startswith("the Nessus CSV is not valid UTF-8 text")
+
+
+@pytest.mark.parametrize("module", [nessus, openvas])
+def test_csv_ten_megabyte_cell_is_clipped(module):
+    big = "证据" * (5 * 1024 * 1024)  # 10 M characters, 30 MB in UTF-8
+    if module is nessus:
+        data = NESSUS_CSV_HEADER + f'1,,,Low,10.0.0.1,tcp,22,Huge,s,d,x,"{big}"\n2,,,Low,10.0.0.1,tcp,23,Next,,,,\n'
+    else:
+        data = (
+            OPENVAS_CSV_HEADER + f'10.0.0.1,h,22,tcp,5.0,Medium,Huge,s,"{big}",1.2\n10.0.0.1,h,23,tcp,5,M,Next,,,1.3\n'
+        )
+    first, second = parse_bytes(module, data.encode())
+    assert len(first.evidence) == EVIDENCE_LIMIT and first.evidence.endswith("…")
+    assert second.title == "Next"
+
+
+def test_xml_nine_megabyte_text_is_clipped():
+    big = "A" * (9 * 1024 * 1024)
+    nmap_data = (
+        '<nmaprun><host><status state="up"/><address addr="10.0.0.1" addrtype="ipv4"/><ports>'
+        '<port protocol="tcp" portid="445"><state state="open"/><service name="microsoft-ds"/>'
+        f'<script id="smb-vuln-x" output="State: VULNERABLE {big}"/></port></ports></host></nmaprun>'
+    ).encode()
+    records = parse_bytes(nmap, nmap_data)
+    assert [r.rule_id for r in records] == ["nmap:exposed:smb", "nmap:smb-vuln-x"]
+    assert len(records[1].evidence) == EVIDENCE_LIMIT
+    openvas_data = (
+        f'<report id="a"><results><result id="r"><name>n</name><host>10.0.0.1</host><port>80/tcp</port>'
+        f'<nvt oid="1.2"/><severity>5.0</severity><description>{big}</description></result></results></report>'
+    ).encode()
+    (record,) = parse_bytes(openvas, openvas_data)
+    assert len(record.evidence) == EVIDENCE_LIMIT and record.port == 80
+
+
+def test_xml_text_over_ten_megabytes_is_refused_clearly():
+    # libxml2 refuses text nodes over 10 MB without XML_PARSE_HUGE, which stays off (bounded memory); say so.
+    big = "A" * (11 * 1024 * 1024)
+    data = (
+        '<NessusClientData_v2><Report name="r"><ReportHost name="10.0.0.1"><HostProperties/>\n'
+        f'<ReportItem port="22" protocol="tcp" severity="2" pluginID="1"><plugin_output>{big}</plugin_output>'
+        "</ReportItem></ReportHost></Report></NessusClientData_v2>"
+    ).encode()
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(nessus, data)
+    assert info.value.where == "line 2"
+    assert info.value.message.startswith("a text value in the Nessus file is longer than 10 MB")
+
+
+@pytest.mark.parametrize("module", ALL)
+def test_entity_in_root_attribute_is_refused_not_malformed(module):
+    root = ROOTS[module]
+    payload = f'<!DOCTYPE {root} [<!ENTITY x SYSTEM "file:///etc/passwd">]><{root} a="&x;"></{root}>'.encode()
+    with pytest.raises(ImportFormatError) as info:
+        parse_bytes(module, payload)
+    assert info.value.where == "DOCTYPE" and "XXE" in info.value.message
+
+
+def test_import_format_error_repr_is_readable():
+    error = ImportFormatError(gettext_lazy("the “%(column)s” cell is empty"), "line 4", column="Plugin")
+    assert repr(error) == "ImportFormatError('the “Plugin” cell is empty', where='line 4')"

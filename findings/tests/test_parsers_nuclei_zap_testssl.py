@@ -7,6 +7,7 @@ a missing directory fails the tests rather than skipping them. No database is ne
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -260,7 +261,8 @@ def test_zap_truncated_xml():
 def test_zap_bad_riskcode_names_the_alertitem():
     with pytest.raises(ImportFormatError) as exc:
         parse_bytes(zap, ZAP_ALERT_XML.replace(b"<riskcode>3</riskcode>", b"<riskcode>9</riskcode>"))
-    assert exc.value.where.startswith("<alertitem> line ")
+    assert exc.value.where == "<alertitem> at line 4"
+    assert "“9”" in exc.value.message and "3 (high)" in exc.value.message
 
 
 def test_zap_wrong_root_is_refused():
@@ -558,3 +560,229 @@ def test_parse_any_missing_importer_is_a_clear_error(monkeypatch):
     with sample("nmap", "nmap_0port.xml").open("rb") as fh, pytest.raises(ImportFormatError) as exc:
         detect.parse_any(fh)
     assert "nmap" in exc.value.message and "not available" in exc.value.message
+
+
+# --- edge cases per format ----------------------------------------------------------------------------------------
+
+
+class Pipe(io.RawIOBase):
+    """A non-seekable stream (an upload read from a socket or a pipe)."""
+
+    def __init__(self, data: bytes):
+        self._buffer = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def readinto(self, b):
+        chunk = self._buffer.read(len(b))
+        b[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("data", [b"[]", b"\xef\xbb\xbf[\n]\n", b"  \n[ ]  "])
+def test_nuclei_empty_json_array(data):
+    assert parse_bytes(nuclei, data) == []
+
+
+def test_nuclei_json_array_item_that_is_not_a_result():
+    data = b"[" + orjson.dumps(V3_LINE) + b", 42]"
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(nuclei, data)
+    assert exc.value.where == "result 2 of the JSON array"
+    assert exc.value.message == "not a Nuclei result: expected a JSON object {…}"
+
+
+def test_nuclei_jsonl_error_names_the_column_within_the_line():
+    data = orjson.dumps(V3_LINE) + b"\n" + b'{"template-id": "x", "info": {}, }\n'
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(nuclei, data)
+    assert exc.value.where == "line 2"
+    assert re.fullmatch(r"not valid JSON: .+ \(column \d+\)", exc.value.message)
+
+
+def test_nuclei_many_blank_lines_before_the_first_result():
+    # more blank bytes than any peek: the first result still counts, and line numbers still count the blank lines
+    data = b"\xef\xbb\xbf" + b"\r\n" * 70_000 + orjson.dumps(V3_LINE) + b"\n" + b"oops\n"
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(nuclei, data)
+    assert exc.value.where == "line 70002"
+    records = parse_bytes(nuclei, data[: -len(b"oops\n")])
+    assert [r.rule_id for r in records] == ["CVE-2021-44228"]
+    array = b"\n" * 70_000 + b"[\n" + orjson.dumps(V3_LINE) + b",\n}"
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(nuclei, array)
+    assert exc.value.where == "line 70003"
+
+
+def test_nuclei_non_seekable_stream():
+    data = orjson.dumps(V3_LINE) + b"\n" + orjson.dumps(V3_LINE) + b"\n"
+    assert len(list(nuclei.parse(io.BufferedReader(Pipe(data))))) == 2
+    assert len(list(nuclei.parse(Pipe(b"[" + orjson.dumps(V3_LINE) + b"]")))) == 1
+
+
+def test_nuclei_twenty_megabyte_line_and_array_item_are_clipped():
+    big = {
+        **V3_LINE,
+        "request": "GET / HTTP/1.1",
+        "response": "HTTP/1.1 200 OK\r\n\r\n" + "A" * (20 * 1024 * 1024),
+        "extracted-results": ["x" * 1024 * 1024],
+    }
+    line = orjson.dumps(big)
+    assert len(line) > 20 * 1024 * 1024
+    for data in (line + b"\n" + orjson.dumps(V3_LINE) + b"\n", b"[" + line + b"," + orjson.dumps(V3_LINE) + b"]"):
+        first, second = parse_bytes(nuclei, data)
+        assert len(first.evidence) <= EVIDENCE_LIMIT and "--- response ---\nHTTP/1.1 200 OK" in first.evidence
+        assert "GET / HTTP/1.1" in first.evidence
+        assert second.evidence == parse_bytes(nuclei, orjson.dumps(V3_LINE))[0].evidence
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<OWASPZAPReport/>",
+        b'<?xml version="1.0"?>\n<OWASPZAPReport programName="ZAP" version="2.16.1" generated="now"></OWASPZAPReport>',
+        b'<OWASPZAPReport><site name="http://a" host="a" port="80" ssl="false"><alerts/></site></OWASPZAPReport>',
+    ],
+)
+def test_zap_root_only_xml(data):
+    assert parse_bytes(zap, data) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"site": []}',
+        b'{"@programName": "ZAP", "@version": "2.14.0", "site": [{"@host": "a", "@port": "80", "alerts": []}]}',
+        b'{"@version": "2.14.0", "site": {"@host": "a", "alerts": []}}',
+    ],
+)
+def test_zap_json_without_alerts(data):
+    assert parse_bytes(zap, data) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "message"),
+    [
+        (b'{"@version": "2.14.0"}', "line 1", "not a ZAP JSON report: there is no “site” field"),
+        (b'{"site": ["x"]}', "site[0]", "the site is not a JSON object"),
+        (b'{"site": [{"alerts": [1]}]}', "site[0].alerts[0]", "the alert is not a JSON object"),
+        (
+            b'{"site": [{"alerts": [{"pluginid": "1", "riskcode": 2, "instances": [{}, "x"]}]}]}',
+            "site[0].alerts[0].instances[1]",
+            "the alert instance is not a JSON object",
+        ),
+        (
+            b'{"site": [{"alerts": [{"riskcode": "2"}]}]}',
+            "site[0].alerts[0]",
+            "the alert has no “pluginid” (the ZAP rule number)",
+        ),
+    ],
+)
+def test_zap_json_structure_errors(data, where, message):
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(zap, data)
+    assert (exc.value.where, exc.value.message) == (where, message)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # an entity used in an attribute makes libxml2 fail before the first event: still a refusal, not "malformed"
+        b'<!DOCTYPE OWASPZAPReport [<!ENTITY x SYSTEM "file:///etc/passwd">]><OWASPZAPReport a="&x;"/>',
+        b'<!DOCTYPE OWASPZAPReport [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<OWASPZAPReport v="&b;"/>',
+        # the DOCTYPE after the first 64 KB
+        b"<!--" + b"x" * 70_000 + b"-->" + XXE.split(b"?>", 1)[1],
+        b"<!--" + b"x" * 70_000 + b"-->" + BILLION_LAUGHS.split(b"?>", 1)[1],
+    ],
+    ids=["xxe-in-attribute", "expansion-in-attribute", "xxe-after-64k", "billion-laughs-after-64k"],
+)
+def test_zap_entity_declarations_refused_anywhere(payload):
+    started = time.monotonic()
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(zap, payload)
+    assert exc.value.where == "DOCTYPE" and "XXE" in exc.value.message
+    assert time.monotonic() - started < 1
+
+
+def test_zap_external_dtd_refused_with_a_message():
+    payload = b'<!DOCTYPE OWASPZAPReport SYSTEM "http://203.0.113.1/x.dtd"><OWASPZAPReport/>'
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(zap, payload)
+    assert exc.value.where == "DOCTYPE" and "external DTD" in exc.value.message
+
+
+def test_zap_wrong_root_names_it():
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(zap, b"\n<nmaprun></nmaprun>")
+    assert exc.value.where == "line 2"
+    assert exc.value.message == "not a ZAP XML file: the root element is <nmaprun>, expected <OWASPZAPReport>"
+
+
+def test_zap_non_seekable_stream():
+    assert len(list(zap.parse(Pipe(ZAP_ALERT_XML)))) == 1
+    assert len(list(zap.parse(Pipe(orjson.dumps(ZAP_JSON))))) == 2
+
+
+def test_zap_huge_evidence_is_clipped():
+    big = "E" * (9 * 1024 * 1024)  # under libxml2's 10 MB text-node limit
+    xml = ZAP_ALERT_XML.replace(
+        b"<evidence>&lt;script&gt;alert(1)&lt;/script&gt;</evidence>",
+        b"<evidence>" + big.encode() + b"</evidence><responseheader>" + big.encode() + b"</responseheader>",
+    )
+    (record,) = parse_bytes(zap, xml)
+    assert len(record.evidence) <= EVIDENCE_LIMIT and "--- response ---" in record.evidence
+    alert = {**ZAP_JSON["site"][0]["alerts"][0], "instances": [{"uri": "https://a/", "evidence": big * 2}]}
+    report = {"site": [{**ZAP_JSON["site"][0], "alerts": [alert]}]}
+    (record,) = parse_bytes(zap, orjson.dumps(report))
+    assert len(record.evidence) <= EVIDENCE_LIMIT and record.url == "https://a/"
+
+
+TESTSSL_HEADER = '"id","fqdn/ip","port","severity","finding","cve","cwe"\n'
+
+
+@pytest.mark.parametrize("data", [b"\n\n", b"  \r\n\r\n", b"\xef\xbb\xbf", TESTSSL_HEADER.encode() + b"\n\n"])
+def test_testssl_blank_or_header_only(data):
+    assert parse_bytes(testssl, data) == []
+
+
+def test_testssl_blank_lines_before_header():
+    data = "\r\n\r\n" + TESTSSL_CSV.format(finding="x")
+    records = parse_bytes(testssl, data.encode())
+    assert [r.rule_id for r in records] == ["testssl:SSLv3", "CVE-2016-2183", "testssl:cert_chain_of_trust"]
+
+
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [
+        ("https", "the port number is not a number: “https”"),
+        ("99999", "the port number 99999 is out of range (0–65535)"),
+    ],
+)
+def test_testssl_bad_port(port, message):
+    data = TESTSSL_HEADER + f'"SSLv3","h/10.0.0.1","{port}","HIGH","offered","",""\n'
+    with pytest.raises(ImportFormatError) as exc:
+        parse_bytes(testssl, data.encode())
+    assert (exc.value.where, exc.value.message) == ("line 2", message)
+
+
+def test_testssl_gbk_after_64k_of_ascii():
+    filler = "".join(f'"check{i}","h/10.0.0.1","443","OK","{"x" * 200}","",""\n' for i in range(400))
+    data = (TESTSSL_HEADER + filler).encode() + '"cert","教务系统/10.0.0.2","443","HIGH","证书过期","",""\n'.encode(
+        "gbk"
+    )
+    assert data[:65536].isascii()
+    (record,) = parse_bytes(testssl, data)
+    assert (record.host, record.description) == ("教务系统", "证书过期")
+
+
+def test_testssl_ten_megabyte_cell_and_pipe():
+    big = "证书链" * (4 * 1024 * 1024)  # 12 M characters
+    data = TESTSSL_CSV.format(finding=big).encode("gbk")
+    records = list(testssl.parse(Pipe(data)))
+    assert len(records) == 3 and len(records[-1].description) == EVIDENCE_LIMIT
+    assert records[-1].description.startswith("证书链证书链")
