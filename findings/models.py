@@ -292,7 +292,9 @@ class ScanImport(UnitOwned):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.file_name
+        if not self.created_at:
+            return self.file_name
+        return f"{self.file_name} ({timezone.localtime(self.created_at):%Y-%m-%d %H:%M})"
 
     @property
     def error_message(self) -> str:

@@ -93,7 +93,6 @@ register(
             "rejected",
             "started_at",
             "finished_at",
-            "created_by",
         ],
     )
 )
