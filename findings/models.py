@@ -44,12 +44,12 @@ class Finding(UnitOwned):
     """Anything that needs a unit to act: one model, one list, one lifecycle for every source.
 
     Indexes are few on purpose: an import writes tens of thousands of rows and every index costs each of them. Kept:
-    the unique (unit, fingerprint) the writer looks up, (unit, status) for the lists, risk score (the lists' order),
+    the unique (fingerprint, unit) the writer looks up, (unit, status) for the lists, risk score (the lists' order),
     system and last import (asset and import pages), deadline. Foreign keys to users, other assets and the candidate
     unit are not indexed (they are only followed from the finding, or on rare deletions).
     """
 
-    # Re-declared without their single-column indexes: (unit, fingerprint) and (unit, status) lead with the unit.
+    # Re-declared without their single-column indexes: (unit, status) leads with the unit.
     unit = models.ForeignKey(
         settings.EDUSEC_UNIT_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"), db_index=False
     )
@@ -209,7 +209,8 @@ class Finding(UnitOwned):
             ("approve_finding", "Can approve false positives and accepted risks of subordinate units"),
             ("assign_finding", "Can assign unattributed findings to a unit"),
         ]
-        constraints = [models.UniqueConstraint(fields=["unit", "fingerprint"], name="findings_unique_per_unit")]
+        # Fingerprint first: the import writer looks up a batch of fingerprints (whatever their units) in this index.
+        constraints = [models.UniqueConstraint(fields=["fingerprint", "unit"], name="findings_unique_per_unit")]
         indexes = [models.Index(fields=["unit", "status"])]
 
     def __str__(self):

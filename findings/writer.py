@@ -351,9 +351,48 @@ class _FindingTable:
             table, ", ".join(f"{quote(c)} = %s" for c in self.UPDATE_COLUMNS), quote(meta.pk.column)
         )
         self._field = {f.attname: f for f in self.fields}
+        self._cache: dict = {}
+        self.known_sql = (
+            "SELECT {pk}, {unit}, {fp}, {status}, {times}, {closed}, {last}, {attributed} FROM {table} "
+            "WHERE {fp} IN ({{fingerprints}})".format(
+                pk=quote(meta.pk.column),
+                unit=quote("unit_id"),
+                fp=quote("fingerprint"),
+                status=quote("status"),
+                times=quote("times_seen"),
+                closed=quote("closed_by_rescan"),
+                last=quote("last_seen"),
+                attributed=quote("attributed"),
+                table=table,
+            )
+        )
 
     def prep(self, attname: str, value):
         return self._field[attname].get_db_prep_save(value, connection)
+
+    def json(self, attname: str, values: list):
+        """A JSON list column's database value, prepared once per distinct list (CVE lists repeat across a scan)."""
+        return self.cached(attname, tuple(values))
+
+    def cached(self, attname: str, value):
+        """``prep`` once per distinct value of a column whose values repeat (CVSS scores, CVE lists)."""
+        key = (attname, value)
+        prepared = self._cache.get(key)
+        if prepared is None:
+            plain = list(value) if isinstance(value, tuple) else value
+            prepared = self._cache[key] = self.prep(attname, plain)
+        return prepared
+
+    def known(self, unit_ids: set[int], fingerprints: set[str]) -> dict:
+        """(unit id, fingerprint) → (pk, status, times seen, closed by re-scan, last seen as stored, attributed)."""
+        if not fingerprints:
+            return {}
+        # By fingerprint only (the unique index leads with it); the units are filtered here. Asking for both in SQL
+        # makes the planners probe every unit × fingerprint pair or scan whole units.
+        sql = self.known_sql.format(fingerprints=", ".join(["%s"] * len(fingerprints)))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(fingerprints))
+            return {(row[1], row[2]): (row[0], *row[3:]) for row in cursor.fetchall() if row[1] in unit_ids}
 
     def row(self, values: dict) -> list:
         row = list(self.defaults)
@@ -390,9 +429,11 @@ def write_records(
     table = _FindingTable()
     prep = table.prep
     now_db = prep("last_seen", now)
+    # How a row written by this import reads back through the raw cursor (a string or a naive or aware datetime,
+    # depending on the backend): seen in an earlier batch of this same import, i.e. a duplicate inside the file.
+    this_import = {now, now_db, now.replace(tzinfo=None)}
     import_id = scan_import.pk if scan_import is not None else None
     user_id = user.pk if user is not None else None
-    empty_list = prep("cve", [])
     with transaction.atomic():
         for chunk in _batches(records, BATCH):
             counts.records += len(chunk)
@@ -409,18 +450,7 @@ def write_records(
                 prepared.setdefault((placement.unit_id, fingerprint(record)), (record, placement))
             if not prepared:
                 continue
-            existing = {
-                (unit_id, fp): (pk, status, times_seen, closed_by_rescan, last_seen, attributed)
-                for pk, unit_id, fp, status, times_seen, closed_by_rescan, last_seen, attributed in (
-                    Finding.objects.filter(
-                        unit_id__in={key[0] for key in prepared} | {unit.pk},
-                        fingerprint__in={key[1] for key in prepared},
-                    ).values_list(
-                        "pk", "unit_id", "fingerprint", "status", "times_seen", "closed_by_rescan", "last_seen",
-                        "attributed",
-                    )
-                )
-            }  # fmt: skip
+            existing = table.known({key[0] for key in prepared} | {unit.pk}, {key[1] for key in prepared})
             inserts, updates = [], []
             for key, (record, placement) in prepared.items():
                 level, internet, cii, child = systems.get(placement.system_id, (None, False, False, False))
@@ -434,14 +464,12 @@ def write_records(
                     else:
                         found = None
                 if found is None:
-                    inserts.append(
-                        _new_row(table, key, record, placement, score, now_db, import_id, user_id, empty_list)
-                    )
+                    inserts.append(_new_row(table, key, record, placement, score, now_db, import_id, user_id))
                     counts.new += 1
                     counts.unattributed += 0 if placement.attributed else 1
                     continue
                 pk, status, times_seen, closed_by_rescan, last_seen, _attributed = found
-                if last_seen == now:
+                if last_seen in this_import:
                     continue  # already written by an earlier batch of this same import: a duplicate in the file
                 counts.unattributed += 0 if placement.attributed else 1
                 if status == FindingStatus.FIXED or closed_by_rescan:
@@ -482,7 +510,7 @@ def move_to(pk: int, placement: Placement) -> None:
     )
 
 
-def _new_row(table, key, record, placement, score, now_db, import_id, user_id, empty_list) -> list:
+def _new_row(table, key, record, placement, score, now_db, import_id, user_id) -> list:
     prep = table.prep
     values = {
         "unit_id": key[0],
@@ -494,9 +522,9 @@ def _new_row(table, key, record, placement, score, now_db, import_id, user_id, e
         "description": record.description,
         "solution": record.solution,
         "severity": record.severity,
-        "cve": prep("cve", record.cve) if record.cve else empty_list,
-        "cwe": prep("cwe", record.cwe) if record.cwe else empty_list,
-        "cvss_score": prep("cvss_score", record.cvss_score) if record.cvss_score is not None else None,
+        "cve": table.json("cve", record.cve),
+        "cwe": table.json("cwe", record.cwe),
+        "cvss_score": table.cached("cvss_score", record.cvss_score) if record.cvss_score is not None else None,
         "cvss_vector": record.cvss_vector[:200],
         "host": record.host[:255],
         "ip": record.ip[:45],

@@ -267,3 +267,26 @@ def test_an_ancestors_domain_does_not_hide_a_schools_range(tree):
     write_records([rec(host="vpn.shifan.example", ip="198.51.100.9")], unit=unit_a)
     finding = Finding.objects.get()
     assert finding.unit == school_a and finding.attributed and finding.ip_range is not None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a.example",
+        "https://a.example/",
+        "https://a.example/x/y?q=1#f",
+        "http://a.example:8080/p#frag?x",
+        "https://[2001:db8::1]:443/a/b",
+        "https://u:p@a.example/x?y",
+        "a.example/x",
+        "https://a.example?x=/y",
+        "https://a.example#/y",
+        "https://a.example//x",
+    ],
+)
+def test_url_path_is_what_urlsplit_says(url):
+    from urllib.parse import urlsplit
+
+    from findings.fingerprints import url_path
+
+    assert url_path(url) == (urlsplit(url).path or "/")
