@@ -847,12 +847,12 @@ class _Builder:
         )
 
         self.website(
-            city, portal, "示范市教育局门户网站", f"https://www.{CITY_DOMAIN}", division=d, cms="示例站群CMS 6.2"
+            city, portal, "示范市教育局门户网站", "https://www.edu.shifan.example", division=d, cms="示例站群CMS 6.2"
         )
-        self.website(it_centre, cloud, "示范市智慧教育云平台", f"https://cloud.{CITY_DOMAIN}", division=d, site=2)
-        self.website(it_centre, space, "示范市网络学习空间", f"https://space.{CITY_DOMAIN}", division=d, site=3)
-        self.website(it_centre, resources, "示范市教育资源库", f"https://res.{CITY_DOMAIN}", division=d, site=4)
-        self.website(city, admission, "示范市中小学招生报名", f"https://zs.{CITY_DOMAIN}", division=d, site=5)
+        self.website(it_centre, cloud, "示范市智慧教育云平台", "https://cloud.edu.shifan.example", division=d, site=2)
+        self.website(it_centre, space, "示范市网络学习空间", "https://space.edu.shifan.example", division=d, site=3)
+        self.website(it_centre, resources, "示范市教育资源库", "https://res.edu.shifan.example", division=d, site=4)
+        self.website(city, admission, "示范市中小学招生报名", "https://zs.edu.shifan.example", division=d, site=5)
         self.website(
             it_centre,
             auth,
