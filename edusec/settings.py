@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "orgs",
     "assets",
     "findings",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
