@@ -46,6 +46,44 @@ def test_reimport_never_duplicates_and_counts(tree):
 
 
 @pytest.mark.django_db
+def test_reimport_refreshes_severity_score_evidence_and_last_import(tree):
+    """Two kinds of re-seen finding: one whose severity changed (its score follows) and one that kept it; both take
+    the new evidence, the new last import and one more sighting, and keep their status."""
+    root, unit_a, unit_b, school_a = tree
+    first_import = ScanImport.objects.create(unit=unit_a, file_name="a.jsonl")
+    write_records(
+        [rec(ip="192.0.2.10", severity="medium"), rec(rule="CVE-2023-1", ip="192.0.2.10", severity="low")],
+        unit=unit_a,
+        scan_import=first_import,
+    )
+    Finding.objects.filter(rule_id="CVE-2023-1").update(status="confirmed")
+    second_import = ScanImport.objects.create(unit=unit_a, file_name="b.jsonl")
+    changed = rec(ip="192.0.2.10", severity="critical")
+    kept = rec(rule="CVE-2023-1", ip="192.0.2.10", severity="low")
+    changed.evidence, kept.evidence = "new evidence 1", "new evidence 2"
+    counts = write_records([changed, kept], unit=unit_a, scan_import=second_import)
+    assert (counts.new, counts.updated) == (0, 2)
+    raised = Finding.objects.get(rule_id="CVE-2021-44228")
+    assert (
+        raised.severity == "critical" and raised.risk_score == risk_score("critical", None, False, False, False).score
+    )
+    assert (raised.evidence, raised.last_import, raised.times_seen, raised.status) == (
+        "new evidence 1",
+        second_import,
+        2,
+        "open",
+    )
+    same = Finding.objects.get(rule_id="CVE-2023-1")
+    assert same.severity == "low" and same.risk_score == risk_score("low", None, False, False, False).score
+    assert (same.evidence, same.last_import, same.times_seen, same.status) == (
+        "new evidence 2",
+        second_import,
+        2,
+        "confirmed",
+    )
+
+
+@pytest.mark.django_db
 def test_close_on_rescan_and_reopen(tree):
     root, unit_a, unit_b, school_a = tree
     write_records([rec(ip="192.0.2.10"), rec(ip="192.0.2.11")], unit=unit_a, tool="nuclei")
