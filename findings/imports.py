@@ -34,7 +34,7 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None, audit_entry: bool
     scan_import.state, scan_import.started_at = ImportState.RUNNING, timezone.now()
     scan_import.save(update_fields=["state", "started_at"])
     try:
-        file_format, records = parse_any(fileobj)
+        file_format, records = parse_any(fileobj, child=True)
         scan_import.file_format = file_format
         counts = write_records(
             records,

@@ -396,13 +396,23 @@ class _FindingTable:
     # What ``known`` reads of each finding already there, after its pk, unit and fingerprint.
     KNOWN_COLUMNS = ("status", "times_seen", "closed_by_rescan", "last_seen", "attributed", "severity", "risk_score")
 
+    # What a new row sets, in this order (``_new_row``); every other column takes its default.
+    NEW_COLUMNS = (
+        "unit_id", "fingerprint", "source", "tool", "rule_id", "title", "description", "solution", "severity", "cve",
+        "cwe", "cvss_score", "cvss_vector", "host", "ip", "port", "protocol", "url", "parameter", "evidence",
+        "system_id", "website_id", "domain_id", "ip_range_id", "attributed", "candidate_unit_id", "due_date",
+        "first_seen", "last_seen", "risk_score", "last_import_id", "created_at", "updated_at", "created_by_id",
+        "updated_by_id",
+    )  # fmt: skip
+
     def __init__(self):
         meta = Finding._meta
-        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
+        by_attname = {f.attname: f for f in meta.concrete_fields}
+        others = [f for f in meta.concrete_fields if not f.primary_key and f.attname not in self.NEW_COLUMNS]
+        self.fields = [by_attname[name] for name in self.NEW_COLUMNS] + others
         self.columns = [f.column for f in self.fields]
-        self.position = {f.attname: i for i, f in enumerate(self.fields)}
-        # Every column's default, prepared once; a row only overwrites what it sets.
-        self.defaults = [f.get_db_prep_save(f.get_default(), connection) for f in self.fields]
+        # The other columns' defaults, prepared once and appended to every new row.
+        self.other_defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in others)
         quote = connection.ops.quote_name
         table = quote(meta.db_table)
         self.insert_sql = "INSERT INTO {} ({}) VALUES ({})".format(
@@ -464,13 +474,6 @@ class _FindingTable:
         with connection.cursor() as cursor:
             cursor.execute(sql, list(fingerprints))
             return {(row[1], row[2]): (row[0], *row[3:]) for row in cursor.fetchall() if row[1] in unit_ids}
-
-    def row(self, values: dict) -> list:
-        row = list(self.defaults)
-        position = self.position
-        for attname, value in values.items():
-            row[position[attname]] = value
-        return row
 
     def insert(self, rows: list[list]) -> None:
         if not rows:
@@ -587,7 +590,7 @@ class _BatchWriter:
                         {"host": record.host, "ip": record.ip, "port": record.port, "rule": record.rule_id}
                     )
                 continue
-            prepared.setdefault((placement.unit_id, fingerprint(record)), (record, placement))
+            prepared.setdefault((placement.unit_id, record.fingerprint or fingerprint(record)), (record, placement))
         if not prepared:
             return
         existing = table.known({key[0] for key in prepared} | {unit.pk}, {key[1] for key in prepared})
@@ -673,44 +676,42 @@ def move_to(pk: int, placement: Placement) -> None:
     )
 
 
-def _new_row(table, key, record, placement, score, now_db, import_id, user_id) -> list:
-    prep = table.prep
-    values = {
-        "unit_id": key[0],
-        "fingerprint": key[1],
-        "source": record.source,
-        "tool": record.tool[:30],
-        "rule_id": record.rule_id[:200],
-        "title": record.title[:300],
-        "description": record.description,
-        "solution": record.solution,
-        "severity": record.severity,
-        "cve": table.json("cve", record.cve),
-        "cwe": table.json("cwe", record.cwe),
-        "cvss_score": table.cached("cvss_score", record.cvss_score) if record.cvss_score is not None else None,
-        "cvss_vector": record.cvss_vector[:200],
-        "host": record.host[:255],
-        "ip": record.ip[:45],
-        "port": record.port,
-        "protocol": record.protocol[:20],
-        "url": record.url,
-        "parameter": record.parameter[:200],
-        "evidence": record.evidence,
-        "system_id": placement.system_id,
-        "website_id": placement.website_id,
-        "domain_id": placement.domain_id,
-        "ip_range_id": placement.ip_range_id,
-        "attributed": placement.attributed,
-        "candidate_unit_id": placement.candidate_unit_id,
-        "first_seen": now_db,
-        "last_seen": now_db,
-        "risk_score": score,
-        "last_import_id": import_id,
-        "created_at": now_db,
-        "updated_at": now_db,
-        "created_by_id": user_id,
-        "updated_by_id": user_id,
-    }
-    if record.due_date is not None:
-        values["due_date"] = prep("due_date", record.due_date)
-    return table.row(values)
+def _new_row(table, key, record, placement, score, now_db, import_id, user_id) -> tuple:
+    """A new finding's row: the values of ``_FindingTable.NEW_COLUMNS`` in order, then the other columns' defaults."""
+    return (
+        key[0],
+        key[1],
+        record.source,
+        record.tool[:30],
+        record.rule_id[:200],
+        record.title[:300],
+        record.description,
+        record.solution,
+        record.severity,
+        table.json("cve", record.cve),
+        table.json("cwe", record.cwe),
+        table.cached("cvss_score", record.cvss_score) if record.cvss_score is not None else None,
+        record.cvss_vector[:200],
+        record.host[:255],
+        record.ip[:45],
+        record.port,
+        record.protocol[:20],
+        record.url,
+        record.parameter[:200],
+        record.evidence,
+        placement.system_id,
+        placement.website_id,
+        placement.domain_id,
+        placement.ip_range_id,
+        placement.attributed,
+        placement.candidate_unit_id,
+        table.prep("due_date", record.due_date) if record.due_date is not None else None,
+        now_db,
+        now_db,
+        score,
+        import_id,
+        now_db,
+        now_db,
+        user_id,
+        user_id,
+    ) + table.other_defaults

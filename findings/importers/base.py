@@ -161,6 +161,8 @@ class Record:
     source: str = "scanner"  # a FindingSource value: scanner, upstream_notice, manual …
     # Where the record came from (``at_row(5)``), so the writer can name it when it refuses the record's unit.
     where: Location | str = ""
+    # ``fingerprints.fingerprint(record)`` when a child parser process already computed it (``child.py``), else "".
+    fingerprint: str = ""
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:

@@ -24,6 +24,7 @@ from typing import BinaryIO
 from django.utils.translation import gettext_lazy as _
 
 from .base import HEAD_BYTES, ImportFormatError, Record, detect_encoding
+from .child import can_parse_in_child, records_in_child
 
 PARSERS: dict[str, str] = {
     "nmap": "findings.importers.nmap",
@@ -182,8 +183,12 @@ def load_parser(fmt: str):
     return module.parse
 
 
-def parse_any(stream: BinaryIO, filename: str = "") -> tuple[str, Iterator[Record]]:
-    """Detect the format of ``stream`` (binary) from its head and return (format, record iterator)."""
+def parse_any(stream: BinaryIO, filename: str = "", *, child: bool = False) -> tuple[str, Iterator[Record]]:
+    """Detect the format of ``stream`` (binary) from its head and return (format, record iterator).
+
+    ``child=True``: a large file of a streaming format is parsed by a child process (``child.py``) while the caller
+    writes the records.
+    """
     if stream.seekable():
         pos = stream.tell()
         head = stream.read(HEAD_BYTES)
@@ -205,4 +210,6 @@ def parse_any(stream: BinaryIO, filename: str = "") -> tuple[str, Iterator[Recor
         return fmt, iter(())
     if fmt == WORKBOOK:
         fmt = detect_workbook(stream, filename)
+    if child and can_parse_in_child(fmt, stream):
+        return fmt, records_in_child(fmt, stream)
     return fmt, load_parser(fmt)(stream)
