@@ -48,3 +48,9 @@ def page(browser, tmp_path):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _probes_stay_on_this_machine(settings):
+    """The monitor never probes a public name or address in a test, whatever the environment says."""
+    settings.EDUSEC_MONITOR_ALLOW_PUBLIC = False

@@ -1271,18 +1271,20 @@ class QueryCounter:
 
 
 def maxrss_mb() -> float:
-    """Peak RSS of this process in MB.
+    """Peak RSS in MB of this process plus that of the largest child it waited for (the import's parser process,
+    which runs at the same time as the writing process, so the two peaks are added).
 
     ``ru_maxrss`` survives ``execve`` on Linux, so a child forked from a large parent reports at least the parent's
     size. ``VmHWM`` (high-water mark of the current address space) starts afresh at exec; it is used where /proc exists.
     """
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KB on Linux
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+                return int(line.split()[1]) / 1024 + children
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + children
 
 
 def child_main(params: dict) -> None:
@@ -1306,8 +1308,9 @@ def child_main(params: dict) -> None:
 
 
 def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds (user + system) of this process and of the children it waited for (the parser process)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def child_parse(params: dict) -> dict:
@@ -1740,7 +1743,8 @@ def report(rows: list[dict], details: list[str], args, data: Path, out: Path) ->
         "parse-only = parse_any alone."
     )
     print(
-        f"cpu s = CPU seconds of the measuring process (user + system; a PostgreSQL server's own CPU is not in it); "
+        f"cpu s = CPU seconds of the importing process and its parser process (user + system; a PostgreSQL "
+        f"server's own CPU is not in it); peak RSS = the importing process's plus its parser process's; "
         f"load = 1-minute load average around the step on {os.cpu_count()} CPUs (above that, other work competed)."
     )
     codes = sorted({r["code"] for r in rows if r.get("code")})

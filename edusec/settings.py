@@ -290,3 +290,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("EDUSEC_LOG_LEVEL", "WARNING")},
 }
+
+# Monitoring (monitoring/sweep.py). Names under .example/.test always resolve to loopback inside the project; with
+# EDUSEC_MONITOR_PORT_MAP their ports 80/443 go to the simulated farm's. Public names and addresses are probed only when
+# EDUSEC_MONITOR_ALLOW_PUBLIC is on (production); the demo and the tests never leave the machine.
+EDUSEC_MONITOR_ALLOW_PUBLIC = env_bool("EDUSEC_MONITOR_ALLOW_PUBLIC", not EDUSEC_DEMO)
+EDUSEC_MONITOR_PORT_MAP = env("EDUSEC_MONITOR_PORT_MAP", "80:18080,443:18443" if EDUSEC_DEMO else "")
+EDUSEC_MONITOR_CA_FILE = env("EDUSEC_MONITOR_CA_FILE", str(DATA_DIR / "simfarm" / "ca.pem") if EDUSEC_DEMO else "")
+EDUSEC_MONITOR_CONCURRENCY = env_int("EDUSEC_MONITOR_CONCURRENCY", 100)
+EDUSEC_MONITOR_BATCH = env_int("EDUSEC_MONITOR_BATCH", 500)

@@ -1,8 +1,8 @@
 """Names shared by the probe engine, the content analysers, the simulated site farm and the storage.
 
-Plain constants with no model import (only lazy translations), so that the engine and the analysers stay usable outside Django (benchmarks, the
-farm process). Labels are lazy translations so the pages and the catalogue can use them; the identifiers are what is
-stored in the database and written into evidence.
+Plain constants with no model import, so that the engine and the analysers stay usable outside Django (benchmarks,
+the farm process). Labels are lazy translations for the pages and the catalogue; the identifiers are what is stored
+in the database and written into evidence.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +13,7 @@ HTTP = "http"  # availability, status, latency, redirect chain, body hash; keywo
 TLS = "tls"  # certificate validity, chain, host name, days to expiry, protocol version
 DNS = "dns"  # resolution of the host name
 IPV6 = "ipv6"  # AAAA present and the site answers over IPv6
-CONTENT = "content"  # full content analysis: defacement, hidden links, malicious scripts, keywords, PI, footer, cloaking
+CONTENT = "content"  # full analysis: defacement, hidden links, malicious scripts, keywords, PI, footer, cloaking
 
 CHECK_KINDS = {
     HTTP: _("Availability"),
@@ -101,23 +101,27 @@ KEYWORD_CATEGORIES = {
 
 # --- Scenarios of the simulated school-site farm (``edusec simfarm``) ---------------------------------------------
 
-FARM_SCENARIOS = [
-    "healthy",
-    "dynamic",  # benign: rotating news list, date, counter, carousel, accessible hidden menu, marquee news ticker
-    "slow",
-    "error",  # HTTP 500
-    "timeout",  # accepts the connection, never answers
-    "refused",  # nothing listens for this site (connection closed at once)
-    "defaced",
-    "malicious_script",
-    "keywords",
-    "id_leak",
-    "missing_icp",
-    "stale",  # old software banner, Last-Modified years ago
-] + [f"hidden_{technique}" for technique in HIDDEN_LINK_TECHNIQUES if not technique.startswith("cloaking_")] + [
-    "cloaking_spider",
-    "cloaking_mobile",
-    "cloaking_referer",
-]
+FARM_SCENARIOS = (
+    [
+        "healthy",
+        "dynamic",  # benign: rotating news list, date, counter, carousel, accessible hidden menu, marquee news ticker
+        "slow",
+        "error",  # HTTP 500
+        "timeout",  # accepts the connection, never answers
+        "refused",  # nothing listens for this site (connection closed at once)
+        "defaced",
+        "malicious_script",
+        "keywords",
+        "id_leak",
+        "missing_icp",
+        "stale",  # old software banner, Last-Modified years ago
+    ]
+    + [f"hidden_{technique}" for technique in HIDDEN_LINK_TECHNIQUES if not technique.startswith("cloaking_")]
+    + [
+        "cloaking_spider",
+        "cloaking_mobile",
+        "cloaking_referer",
+    ]
+)
 
 FARM_TLS_VARIANTS = ["none", "valid", "expiring", "expired", "self_signed", "wrong_host"]

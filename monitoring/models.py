@@ -1,0 +1,239 @@
+"""Monitoring: what is probed (Check), its latest state (on the Check row itself), what changed (CheckEvent, with a
+stored copy of the page when there is content evidence), charts (DailyRollup), reviewed content baselines, the
+bureau's keyword library and maintenance windows.
+
+Storage follows the lesson of monitors that drowned in their own heartbeat tables: a probe updates its check's row in
+place; a row is added only when something changes or is detected, and once a day per check for the charts. Raw
+per-probe rows are not kept.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.models import UnitOwned
+
+from . import vocabulary as v
+
+# Default interval (seconds) per check kind: availability every 5 minutes, content hourly, TLS daily.
+DEFAULT_INTERVALS = {v.HTTP: 300, v.CONTENT: 3600, v.TLS: 86400, v.DNS: 3600, v.IPV6: 3600}
+
+
+class CheckState(models.TextChoices):
+    UNKNOWN = "unknown", _("Not probed yet")
+    OK = "ok", _("OK")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
+    MAINTENANCE = "maintenance", _("Maintenance")
+
+
+STATE_RANK = {CheckState.OK: 0, CheckState.UNKNOWN: 1, CheckState.MAINTENANCE: 1, CheckState.WARNING: 2,
+              CheckState.CRITICAL: 3}  # fmt: skip
+
+
+class Check(UnitOwned):
+    """One kind of probe of one registered website, on its own interval.
+
+    Created from the ledger (``sync_checks``) for every active website; editable afterwards (interval, grace, off).
+    The latest result lives on the row: a probe is an UPDATE, never an INSERT.
+    """
+
+    website = models.ForeignKey(
+        "assets.Website", on_delete=models.CASCADE, related_name="checks", verbose_name=_("website")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=list(v.CHECK_KINDS.items()))
+    url = models.CharField(_("URL"), max_length=500)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    interval = models.PositiveIntegerField(_("interval (seconds)"), default=300)
+    grace_failures = models.PositiveSmallIntegerField(
+        _("failures before alerting"), default=2, help_text=_("Consecutive failed probes before a finding is raised")
+    )
+    recovery_successes = models.PositiveSmallIntegerField(
+        _("good results before closing"),
+        default=2,
+        help_text=_("Consecutive good probes after which the check's open findings are closed as fixed"),
+    )
+    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
+
+    # --- latest state
+    state = models.CharField(_("state"), max_length=12, choices=CheckState.choices, default=CheckState.UNKNOWN)
+    last_run_at = models.DateTimeField(_("last probed"), null=True, blank=True)
+    last_ok_at = models.DateTimeField(_("last good"), null=True, blank=True)
+    state_since = models.DateTimeField(_("in this state since"), null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    latency_ms = models.FloatField(_("latency (ms)"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    successes = models.PositiveIntegerField(_("consecutive good results"), default=0)
+    body_hash = models.CharField(_("page hash"), max_length=40, blank=True)
+    analysed_hash = models.CharField(_("hash of the last analysed page"), max_length=40, blank=True)
+    content_changed_at = models.DateTimeField(_("content last changed"), null=True, blank=True)
+    detections = models.JSONField(_("current detections"), default=list, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    scope_path_field = "unit__path"
+
+    class Meta:
+        verbose_name = _("check")
+        verbose_name_plural = _("checks")
+        ordering = ["website__name", "kind"]
+        constraints = [models.UniqueConstraint(fields=["website", "kind"], name="monitoring_one_check_per_kind")]
+        indexes = [models.Index(fields=["enabled", "next_due_at"], name="monitoring_due")]
+
+    def __str__(self):
+        return f"{self.website} · {self.get_kind_display()}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("monitoring:site", args=[self.website_id])
+
+
+class CheckEvent(UnitOwned):
+    """Something changed: the state of a check, or a detection appeared or went away. Evidence as the analysers gave
+    it (masked), and for content a stored copy of the page."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", _("State changed")
+        DETECTED = "detected", _("Detected")
+        CLEARED = "cleared", _("Cleared")
+        CONTENT = "content", _("Content changed")
+        BASELINE = "baseline", _("Baseline accepted")
+
+    site_check = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="events", verbose_name=_("check"))
+    at = models.DateTimeField(_("at"), db_index=True)
+    kind = models.CharField(_("event"), max_length=10, choices=Kind.choices)
+    detection = models.CharField(_("detection"), max_length=30, blank=True, choices=list(v.DETECTION_KINDS.items()))
+    state = models.CharField(_("state"), max_length=12, choices=CheckState.choices, blank=True)
+    severity = models.CharField(_("severity"), max_length=10, blank=True)
+    summary = models.CharField(_("summary"), max_length=300)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    snapshot = models.ForeignKey(
+        "PageSnapshot", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("page copy")
+    )
+
+    class Meta:
+        verbose_name = _("monitoring event")
+        verbose_name_plural = _("monitoring events")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["site_check", "-at"], name="monitoring_event_timeline")]
+
+    def __str__(self):
+        return self.summary
+
+
+class PageSnapshot(UnitOwned):
+    """A stored copy of a fetched page (zlib-compressed), kept as evidence for events and as baseline samples."""
+
+    site_check = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="snapshots", verbose_name=_("check"))
+    taken_at = models.DateTimeField(_("taken at"))
+    url = models.CharField(_("URL"), max_length=500)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveIntegerField(_("size"))
+    body = models.BinaryField(_("page (compressed)"))
+
+    class Meta:
+        verbose_name = _("page copy")
+        verbose_name_plural = _("page copies")
+        ordering = ["-taken_at"]
+
+    def __str__(self):
+        return f"{self.url} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+    def text(self) -> str:
+        import zlib
+
+        return zlib.decompress(bytes(self.body)).decode("utf-8", "replace")
+
+
+class ContentBaseline(UnitOwned):
+    """The reviewed look of a site's page, against which defacement is judged (``analysis.make_baseline``).
+
+    A new site learns from its first pages; a person accepts a baseline after a legitimate redesign.
+    """
+
+    site_check = models.OneToOneField(Check, on_delete=models.CASCADE, related_name="baseline", verbose_name=_("check"))
+    data = models.JSONField(_("baseline"), default=dict)
+    samples = models.PositiveSmallIntegerField(_("samples"), default=0)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("reviewed by"),
+    )  # fmt: skip
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    snapshot = models.ForeignKey(
+        PageSnapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("page copy")
+    )
+
+    class Meta:
+        verbose_name = _("content baseline")
+        verbose_name_plural = _("content baselines")
+
+    def __str__(self):
+        return str(self.site_check)
+
+
+class DailyRollup(models.Model):
+    """One row per check and day for the charts: counts and a packed array of 24 hourly figures.
+
+    ``hours`` holds, per hour, (good probes, failed probes, mean latency in ms) as unsigned 16-bit integers, zlib-
+    compressed (see ``rollups.py``): a day of a 5-minute check costs one small row, not 288.
+    """
+
+    site_check = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="rollups", verbose_name=_("check"))
+    day = models.DateField(_("day"))
+    probes = models.PositiveIntegerField(_("probes"), default=0)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    hours = models.BinaryField(_("hourly figures"))
+
+    class Meta:
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        constraints = [models.UniqueConstraint(fields=["site_check", "day"], name="monitoring_one_rollup_per_day")]
+
+    def __str__(self):
+        return f"{self.site_check_id} {self.day}"
+
+
+class KeywordEntry(UnitOwned):
+    """A word of the bureau's own keyword library, or a whitelist phrase; it applies to the unit's whole subtree, on
+    top of the default library shipped with EduSec."""
+
+    category = models.CharField(_("category"), max_length=20, choices=list(v.KEYWORD_CATEGORIES.items()))
+    word = models.CharField(_("word or phrase"), max_length=100)
+    whitelist = models.BooleanField(
+        _("whitelist"), default=False, help_text=_("A phrase that must not count even though it contains a keyword")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    remarks = models.CharField(_("remarks"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("keyword")
+        verbose_name_plural = _("keywords")
+        ordering = ["category", "word"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "category", "word", "whitelist"], name="monitoring_keyword_once")
+        ]
+
+    def __str__(self):
+        return self.word
+
+
+class MaintenanceWindow(UnitOwned):
+    """While a window is open, a site's probes still run and are recorded, but raise no findings."""
+
+    website = models.ForeignKey(
+        "assets.Website", on_delete=models.CASCADE, related_name="maintenance_windows", verbose_name=_("website")
+    )
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        verbose_name = _("maintenance window")
+        verbose_name_plural = _("maintenance windows")
+        ordering = ["-starts_at"]
+
+    def __str__(self):
+        return f"{self.website} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"

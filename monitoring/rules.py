@@ -1,0 +1,169 @@
+"""What a probe result means: pure functions from an engine result to detections and a state. No ORM.
+
+The severity table (documented in docs/monitoring.md):
+
+=====================  =========================================================  ==========
+detection              when                                                       severity
+=====================  =========================================================  ==========
+down                   no answer: DNS, refused, reset, timeout, TLS handshake      high
+http_error             HTTP status ≥ 400 (5xx high, 4xx medium)                    high/medium
+slow                   answered, but slower than ``SLOW_MS``                       low
+tls_invalid            expired, self-signed, untrusted chain or wrong host name    high
+tls_expiring           valid, expires within ``EXPIRING_DAYS`` (7 days: high)      medium/high
+tls_weak_protocol      negotiated SSLv3, TLS 1.0 or TLS 1.1                        medium
+dns_failure            the name does not resolve                                   high
+ipv6_missing           no AAAA record, or the site does not answer over IPv6       low
+content detections     as the analysers grade them (analysis/)                     their own
+=====================  =========================================================  ==========
+
+Availability-type detections (down, http_error, dns_failure) only count once the check has failed
+``grace_failures`` times in a row: one lost probe is not an outage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import vocabulary as v
+from .engine.targets import ERROR_HTTP, ProbeResult
+
+SLOW_MS = 5000
+EXPIRING_DAYS = 30
+EXPIRING_HIGH_DAYS = 7
+WEAK_PROTOCOLS = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
+SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+# Detections that wait for ``grace_failures`` consecutive failures.
+NEEDS_GRACE = frozenset({v.DOWN, v.HTTP_ERROR, v.DNS_FAILURE})
+# Which detections each kind of check can raise (a check's open findings are those kinds on its site).
+KINDS_OF_CHECK = {
+    v.HTTP: (v.DOWN, v.HTTP_ERROR, v.SLOW),
+    v.TLS: (v.TLS_INVALID, v.TLS_EXPIRING, v.TLS_WEAK_PROTOCOL),
+    v.DNS: (v.DNS_FAILURE,),
+    v.IPV6: (v.IPV6_MISSING,),
+    v.CONTENT: (
+        v.DOWN,
+        v.DEFACEMENT,
+        v.HIDDEN_LINKS,
+        v.MALICIOUS_SCRIPT,
+        v.HARMFUL_KEYWORDS,
+        v.PERSONAL_INFO,
+        v.MISSING_REGISTRATION,
+        v.CLOAKING,
+        v.STALE_SITE,
+    ),
+}
+TLS_REASONS = {
+    "expired": "the certificate has expired",
+    "self_signed": "the certificate is self-signed",
+    "untrusted": "the certificate chain is not trusted",
+    "hostname_mismatch": "the certificate is for another host name",
+    "other": "the certificate could not be verified",
+}
+
+
+@dataclass
+class Found:
+    """One detection of one probe, in the shape stored on the check (``Check.detections``) and in events."""
+
+    kind: str
+    severity: str
+    summary: str
+    technique: str = ""
+    evidence: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "summary": self.summary,
+            "technique": self.technique,
+            "evidence": self.evidence,
+        }
+
+
+def probe_detections(result: ProbeResult) -> list[Found]:
+    """Detections that follow from the probe itself (availability, TLS, DNS, IPv6), before any grace period."""
+    kind = result.kind
+    found: list[Found] = []
+    if kind in (v.HTTP, v.CONTENT):
+        if result.error == ERROR_HTTP and result.status:
+            severity = "high" if result.status >= 500 else "medium"
+            found.append(Found(v.HTTP_ERROR, severity, f"HTTP {result.status}", evidence=_http_evidence(result)))
+        elif result.error:
+            found.append(Found(v.DOWN, "high", _error_text(result), evidence=_http_evidence(result)))
+        elif kind == v.HTTP and result.latency_ms is not None and result.latency_ms > SLOW_MS:
+            found.append(
+                Found(v.SLOW, "low", f"answered in {result.latency_ms:.0f} ms", evidence=_http_evidence(result))
+            )
+    elif kind == v.TLS:
+        tls = result.tls
+        if tls is None:
+            found.append(Found(v.TLS_INVALID, "high", _error_text(result), evidence={"error": result.error_detail}))
+        else:
+            evidence = _tls_evidence(tls)
+            if not tls.valid:
+                reason = TLS_REASONS.get(tls.verify_error, TLS_REASONS["other"])
+                found.append(Found(v.TLS_INVALID, "high", reason, evidence=evidence))
+            elif tls.days_left is not None and tls.days_left < EXPIRING_DAYS:
+                severity = "high" if tls.days_left < EXPIRING_HIGH_DAYS else "medium"
+                found.append(
+                    Found(v.TLS_EXPIRING, severity, f"expires in {max(tls.days_left, 0):.0f} days", evidence=evidence)
+                )
+            if tls.protocol in WEAK_PROTOCOLS:
+                found.append(Found(v.TLS_WEAK_PROTOCOL, "medium", f"negotiated {tls.protocol}", evidence=evidence))
+    elif kind == v.DNS:
+        if not result.ok:
+            found.append(Found(v.DNS_FAILURE, "high", _error_text(result), evidence={"error": result.error_detail}))
+    elif kind == v.IPV6:
+        if not result.ok:
+            found.append(Found(v.IPV6_MISSING, "low", _error_text(result), evidence=dict(result.ipv6 or {})))
+    return found
+
+
+def after_grace(found: list[Found], failures: int, grace_failures: int) -> list[Found]:
+    """Drop availability-type detections while the check has failed fewer than ``grace_failures`` times in a row."""
+    if failures >= max(grace_failures, 1):
+        return found
+    return [item for item in found if item.kind not in NEEDS_GRACE]
+
+
+def state_of(detections: list[dict], *, failing: bool) -> str:
+    """The check's state: critical for a high or critical detection, warning for any other, or for a failure still
+    inside its grace period; ok otherwise."""
+    worst = max((SEVERITY_RANK.get(d["severity"], 0) for d in detections), default=-1)
+    if worst >= SEVERITY_RANK["high"]:
+        return "critical"
+    if worst >= 0 or failing:
+        return "warning"
+    return "ok"
+
+
+def _error_text(result: ProbeResult) -> str:
+    detail = result.error_detail or result.error or "no answer"
+    return detail[:290]
+
+
+def _http_evidence(result: ProbeResult) -> dict:
+    return {
+        "status": result.status,
+        "error": result.error,
+        "detail": result.error_detail,
+        "latency_ms": result.latency_ms,
+        "redirects": [list(hop) for hop in result.redirects],
+        "final_url": result.final_url,
+        "headers": dict(result.headers),
+    }
+
+
+def _tls_evidence(tls) -> dict:
+    return {
+        "verify_error": tls.verify_error,
+        "not_before": tls.not_before.isoformat() if tls.not_before else None,
+        "not_after": tls.not_after.isoformat() if tls.not_after else None,
+        "days_left": round(tls.days_left, 1) if tls.days_left is not None else None,
+        "subject_cn": tls.subject_cn,
+        "sans": list(tls.sans),
+        "issuer": tls.issuer,
+        "protocol": tls.protocol,
+        "cipher": tls.cipher,
+    }

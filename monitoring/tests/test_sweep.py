@@ -1,0 +1,153 @@
+"""A scheduler round end to end against the simulated farm: checks from the ledger, probes, latest state, events,
+rollups, and findings that open, refresh, close after good probes and reopen."""
+
+import pytest
+from django.utils import timezone
+
+from assets.tests.factories import WebsiteFactory
+from core.testing import build_test_tree
+from findings.models import Finding
+from monitoring import rollups
+from monitoring.ledger import sync_checks
+from monitoring.models import Check, CheckEvent, ContentBaseline, DailyRollup, PageSnapshot
+from monitoring.simfarm.testing import running_farm
+from monitoring.sweep import claim_due, probe_checks, run_due
+
+HEALTHY, HIDDEN, DOWN, EXPIRED = (
+    "www.healthy.school.example",
+    "www.hidden.school.example",
+    "www.down.school.example",
+    "www.expired.school.example",
+)
+SITES = [
+    {"host": HEALTHY, "scenario": "healthy", "tls": "valid", "ipv6": True},
+    {"host": HIDDEN, "scenario": "hidden_css_display_none", "tls": "valid", "ipv6": True},
+    {"host": DOWN, "scenario": "refused", "tls": "valid", "ipv6": True},
+    {"host": EXPIRED, "scenario": "healthy", "tls": "expired", "ipv6": False},
+]
+
+
+@pytest.fixture
+def farm(tmp_path):
+    with running_farm(SITES, state_dir=tmp_path / "farm") as running:
+        yield running
+
+
+@pytest.fixture
+def ledger(db):
+    root, unit_a, unit_b, school_a = build_test_tree()
+    websites = {
+        host: WebsiteFactory(unit=school_a if host != DOWN else unit_b, name=host, url=f"https://{host}/")
+        for host in (HEALTHY, HIDDEN, DOWN, EXPIRED)
+    }
+    sync_checks()
+    return school_a, unit_b, websites
+
+
+def sweep(farm, kinds=None, now=None):
+    checks = Check.objects.all() if kinds is None else Check.objects.filter(kind__in=kinds)
+    return probe_checks(
+        list(checks.values_list("pk", flat=True)),
+        now=now,
+        port_map={80: farm.http_port, 443: farm.https_port},
+        ca_file=str(farm.ca_path),
+        allow_public=False,
+    )
+
+
+def check(host, kind):
+    return Check.objects.get(website__host=host, kind=kind)
+
+
+@pytest.mark.django_db
+def test_checks_follow_the_ledger(ledger):
+    school_a, unit_b, websites = ledger
+    assert Check.objects.filter(website=websites[HEALTHY]).count() == 5  # http, content, tls, dns, ipv6
+    assert set(Check.objects.filter(website=websites[DOWN]).values_list("unit", flat=True)) == {unit_b.pk}
+    websites[HEALTHY].is_active = False
+    websites[HEALTHY].save()
+    sync_checks()
+    assert not Check.objects.filter(website=websites[HEALTHY], enabled=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_round_sets_state_events_rollups_and_findings(ledger, farm):
+    counts = sweep(farm)
+    assert counts.checks == Check.objects.count() == 20
+    assert check(HEALTHY, "http").state == "ok" and check(HEALTHY, "http").status_code == 200
+    assert check(HEALTHY, "tls").state == "ok" and check(HEALTHY, "tls").details["tls"]["days_left"] > 30
+    assert check(HEALTHY, "content").state == "ok"
+    assert ContentBaseline.objects.filter(site_check=check(HEALTHY, "content")).exists()  # learnt from its first page
+    hidden = check(HIDDEN, "content")
+    assert hidden.state == "critical" or hidden.state == "warning"
+    assert "hidden_links" in [d["kind"] for d in hidden.detections]
+    event = CheckEvent.objects.get(site_check=hidden, kind="detected", detection="hidden_links")
+    assert event.snapshot is not None and "display:none" in event.snapshot.text().replace(" ", "")
+    assert check(EXPIRED, "tls").state == "critical"
+    assert [d["kind"] for d in check(EXPIRED, "tls").detections] == ["tls_invalid"]
+    # One refused probe is inside the grace period: a warning, no finding yet.
+    down = check(DOWN, "http")
+    assert down.state == "warning" and down.failures == 1 and not down.detections
+    findings = Finding.objects.filter(source="monitoring")
+    assert set(findings.values_list("rule_id", "host")) == {
+        ("monitoring:hidden_links", HIDDEN),
+        ("monitoring:harmful_keywords", HIDDEN),  # the hidden block's gambling anchor texts
+        ("monitoring:tls_invalid", EXPIRED),
+        ("monitoring:ipv6_missing", EXPIRED),
+        ("monitoring:ipv6_missing", DOWN),  # a site that refuses connections refuses them over IPv6 too
+    }
+    assert findings.get(rule_id="monitoring:hidden_links").unit == hidden.unit
+    day = DailyRollup.objects.get(site_check=check(HEALTHY, "http"))
+    hours = rollups.unpack(day.hours)
+    assert day.probes == 1 and sum(h[0] for h in hours) == 1 and any(h[2] > 0 for h in hours)
+
+
+@pytest.mark.django_db
+def test_down_after_grace_then_recovery_closes_and_relapse_reopens(ledger, farm):
+    for _round in range(2):
+        sweep(farm, kinds=["http"])
+    down = check(DOWN, "http")
+    assert down.state == "critical" and [d["kind"] for d in down.detections] == ["down"]
+    finding = Finding.objects.get(rule_id="monitoring:down")
+    assert finding.unit == down.unit and finding.status == "open"
+    sweep(farm, kinds=["http"])
+    finding.refresh_from_db()
+    assert finding.times_seen == 2  # refreshed while it persists, never duplicated
+
+    farm.set_scenario(DOWN, "healthy")
+    sweep(farm, kinds=["http"])
+    finding.refresh_from_db()
+    assert check(DOWN, "http").state == "ok" and finding.status == "open"  # one good probe is not enough
+    sweep(farm, kinds=["http"])
+    finding.refresh_from_db()
+    assert finding.status == "fixed" and finding.closed_by_rescan
+
+    farm.set_scenario(DOWN, "refused")
+    for _round in range(2):
+        sweep(farm, kinds=["http"])
+    finding.refresh_from_db()
+    assert finding.status == "reopened"
+    kinds = list(CheckEvent.objects.filter(site_check=down).order_by("at", "pk").values_list("kind", flat=True))
+    assert kinds.count("detected") == 2 and kinds.count("cleared") == 1
+
+
+@pytest.mark.django_db
+def test_unchanged_page_is_not_analysed_again_and_keeps_its_detections(ledger, farm):
+    sweep(farm, kinds=["content"])
+    hidden = check(HIDDEN, "content")
+    analysed = hidden.analysed_hash
+    snapshots = PageSnapshot.objects.count()
+    sweep(farm, kinds=["content"])
+    hidden.refresh_from_db()
+    assert hidden.analysed_hash == analysed and PageSnapshot.objects.count() == snapshots
+    assert "hidden_links" in [d["kind"] for d in hidden.detections]
+    assert CheckEvent.objects.filter(site_check=hidden, kind="detected", detection="hidden_links").count() == 1
+
+
+@pytest.mark.django_db
+def test_claiming_moves_the_due_time_so_nobody_takes_a_check_twice(ledger):
+    now = timezone.now() + timezone.timedelta(hours=2)
+    first = claim_due(now, limit=1000)
+    assert len(first) == Check.objects.count()
+    assert claim_due(now, limit=1000) == []
+    assert run_due(now) is None
