@@ -52,7 +52,7 @@ from .models import OPEN_STATUSES, Finding, FindingSource, FindingStatus
 from .scoring import risk_score
 
 BATCH = 2000
-IMPORT_CACHE_KIB = -96 * 1024  # SQLite's page cache during an import (negative: KiB)
+IMPORT_CACHE_KIB = -64 * 1024  # SQLite's page cache during an import (negative: KiB)
 REJECTED_SAMPLE = 100
 # Second-level public suffixes under which a shared parent domain says nothing about ownership.
 PUBLIC_SECOND_LEVEL = frozenset({"edu.cn", "gov.cn", "com.cn", "net.cn", "org.cn", "ac.cn"})
@@ -641,7 +641,7 @@ def _bulk_settings():
     PostgreSQL: no sequential scans. Inside the import's transaction the table's statistics are those from before it
     (none at all for the first import), so the planner takes a lookup of 2,000 fingerprints for a match of most of the
     table and scans it whole, every batch. The unique index answers it in a fraction of the time.
-    SQLite: a larger page cache (96 MB instead of 32 MB), so that the fingerprint index of a table of half a million
+    SQLite: a larger page cache (64 MB instead of 32 MB), so that the fingerprint index of a table of half a million
     findings stays in memory instead of being read back page by page.
     """
     with connection.cursor() as cursor:

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
-from core import tasks
+from core import services, tasks
 from core.scheduler import Scheduler
 
 
@@ -42,6 +42,11 @@ class Command(BaseCommand):
             help="load the demo region into an empty database even when EDUSEC_DEMO is not set",
         )
         parser.add_argument("--no-scheduler", action="store_true", help="do not start the periodic-job scheduler")
+        parser.add_argument(
+            "--no-services",
+            action="store_true",
+            help="do not start the companions (the monitor; in the demo, the simulated school sites)",
+        )
 
     def handle(self, *args, **options):
         self.say("Applying database migrations…")
@@ -67,6 +72,7 @@ class Command(BaseCommand):
         scheduler = None if options["no_scheduler"] else Scheduler()
         if scheduler is not None:
             scheduler.start()
+        running = [] if options["no_services"] else services.start_all(self.say)
 
         self.print_banner(options["host"], getattr(server, "effective_port", options["port"]))
         # Ctrl-C and SIGTERM both end the loop, even when the shell that started us ignores SIGINT (`… &`).
@@ -78,6 +84,7 @@ class Command(BaseCommand):
         finally:
             self.say("\nStopping…")
             server.close()
+            services.stop_all(running)
             if scheduler is not None:
                 scheduler.stop()
             self.stop_tasks()

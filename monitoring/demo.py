@@ -1,0 +1,56 @@
+"""The demo region's websites on the simulated farm: which scenario each one plays.
+
+Deterministic (sorted by host, fixed seed), so that the demo tells the same story at every start: most sites healthy
+or dynamic-but-benign, and a few of each kind of trouble a bureau meets — down, slow, server errors, defaced, hidden
+links of several techniques, gambling keywords, an ID-number leak, a missing ICP number, cloaking, outdated software,
+expired, expiring and self-signed certificates, no IPv6. Switch any of them at run time with
+``edusec simfarm set HOST SCENARIO`` to watch the monitor notice.
+"""
+
+from __future__ import annotations
+
+import random
+
+from assets.models import Website
+
+SEED = 20261123
+# Problem scenarios handed out to the first sites of the shuffled list, in this order; the rest are benign.
+TROUBLE = [
+    ("hidden_css_display_none", None), ("hidden_offscreen_position", None), ("hidden_js_write_hidden", None),
+    ("hidden_marquee_tiny", None), ("hidden_comment_links", None), ("defaced", None), ("keywords", None),
+    ("id_leak", None), ("missing_icp", None), ("malicious_script", None), ("cloaking_spider", None),
+    ("cloaking_referer", None), ("stale", None), ("refused", None), ("error", None), ("slow", None),
+    ("timeout", None), ("healthy", "expired"), ("healthy", "expiring"), ("healthy", "self_signed"),
+    ("healthy", "wrong_host"),
+]  # fmt: skip
+NO_IPV6_SHARE = 0.3  # schools whose site does not answer over IPv6 (a common gap in the 2025 IPv6 push)
+
+
+def farm_sites() -> list[dict]:
+    """One site dict (the farm's manifest format) per active website of the ledger."""
+    websites = list(Website.objects.filter(is_active=True).select_related("unit").order_by("host"))
+    rng = random.Random(SEED)
+    order = list(range(len(websites)))
+    rng.shuffle(order)
+    sites = []
+    trouble = list(TROUBLE)
+    for index in order:
+        website = websites[index]
+        https = website.url.lower().startswith("https://")
+        # The next trouble this site can play (certificate troubles need an HTTPS site), else a benign scenario.
+        pick = next((item for item in trouble if https or item[1] is None), None)
+        if pick is not None:
+            trouble.remove(pick)
+            scenario, tls = pick
+        else:
+            scenario, tls = ("dynamic" if rng.random() < 0.25 else "healthy"), None
+        sites.append(
+            {
+                "host": website.host,
+                "scenario": scenario,
+                "tls": (tls or "valid") if https else "none",
+                "ipv6": rng.random() >= NO_IPV6_SHARE,
+                "school": website.unit.name,
+            }
+        )
+    return sorted(sites, key=lambda site: site["host"])
