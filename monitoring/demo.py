@@ -9,6 +9,7 @@ expired, expiring and self-signed certificates, no IPv6. Switch any of them at r
 
 from __future__ import annotations
 
+import ipaddress
 import random
 
 from assets.models import Website
@@ -28,7 +29,12 @@ NO_IPV6_SHARE = 0.3  # schools whose site does not answer over IPv6 (a common ga
 
 def farm_sites() -> list[dict]:
     """One site dict (the farm's manifest format) per active website of the ledger."""
-    websites = list(Website.objects.filter(is_active=True).select_related("unit").order_by("host"))
+    # The farm serves names; a website registered by address (a console on 127.0.0.1) is probed where it is.
+    websites = [
+        website
+        for website in Website.objects.filter(is_active=True).select_related("unit").order_by("host")
+        if not _is_address(website.host)
+    ]
     rng = random.Random(SEED)
     order = list(range(len(websites)))
     rng.shuffle(order)
@@ -54,3 +60,11 @@ def farm_sites() -> list[dict]:
             }
         )
     return sorted(sites, key=lambda site: site["host"])
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -16,6 +16,7 @@ def test_farm_sites_cover_the_ledger_with_each_trouble_once():
         scheme = "https" if n % 3 else "http"
         WebsiteFactory(unit=school_a if n % 2 else unit_b, url=f"{scheme}://www.s{n:02d}.school.example/")
     WebsiteFactory(unit=school_a, url="https://www.closed.school.example/", is_active=False)
+    WebsiteFactory(unit=school_a, url="http://127.0.0.1:8081/")  # by address: not a farm site
     sites = farm_sites()
     assert [site["host"] for site in sites] == sorted(f"www.s{n:02d}.school.example" for n in range(40))
     assert all(site["scenario"] in FARM_SCENARIOS and site["tls"] in FARM_TLS_VARIANTS for site in sites)
