@@ -22,9 +22,8 @@ Availability-type detections (down, http_error, dns_failure) only count once the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from . import vocabulary as v
+from .analysis.results import Detection
 from .engine.targets import ERROR_HTTP, ProbeResult
 
 SLOW_MS = 5000
@@ -61,66 +60,48 @@ TLS_REASONS = {
 }
 
 
-@dataclass
-class Found:
-    """One detection of one probe, in the shape stored on the check (``Check.detections``) and in events."""
-
-    kind: str
-    severity: str
-    summary: str
-    technique: str = ""
-    evidence: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "severity": self.severity,
-            "summary": self.summary,
-            "technique": self.technique,
-            "evidence": self.evidence,
-        }
-
-
-def probe_detections(result: ProbeResult) -> list[Found]:
+def probe_detections(result: ProbeResult) -> list[Detection]:
     """Detections that follow from the probe itself (availability, TLS, DNS, IPv6), before any grace period."""
     kind = result.kind
-    found: list[Found] = []
+    found: list[Detection] = []
     if kind in (v.HTTP, v.CONTENT):
         if result.error == ERROR_HTTP and result.status:
             severity = "high" if result.status >= 500 else "medium"
-            found.append(Found(v.HTTP_ERROR, severity, f"HTTP {result.status}", evidence=_http_evidence(result)))
+            found.append(Detection(v.HTTP_ERROR, severity, f"HTTP {result.status}", evidence=_http_evidence(result)))
         elif result.error:
-            found.append(Found(v.DOWN, "high", _error_text(result), evidence=_http_evidence(result)))
+            found.append(Detection(v.DOWN, "high", _error_text(result), evidence=_http_evidence(result)))
         elif kind == v.HTTP and result.latency_ms is not None and result.latency_ms > SLOW_MS:
             found.append(
-                Found(v.SLOW, "low", f"answered in {result.latency_ms:.0f} ms", evidence=_http_evidence(result))
+                Detection(v.SLOW, "low", f"answered in {result.latency_ms:.0f} ms", evidence=_http_evidence(result))
             )
     elif kind == v.TLS:
         tls = result.tls
         if tls is None:
-            found.append(Found(v.TLS_INVALID, "high", _error_text(result), evidence={"error": result.error_detail}))
+            found.append(Detection(v.TLS_INVALID, "high", _error_text(result), evidence={"error": result.error_detail}))
         else:
             evidence = _tls_evidence(tls)
             if not tls.valid:
                 reason = TLS_REASONS.get(tls.verify_error, TLS_REASONS["other"])
-                found.append(Found(v.TLS_INVALID, "high", reason, evidence=evidence))
+                found.append(Detection(v.TLS_INVALID, "high", reason, evidence=evidence))
             elif tls.days_left is not None and tls.days_left < EXPIRING_DAYS:
                 severity = "high" if tls.days_left < EXPIRING_HIGH_DAYS else "medium"
                 found.append(
-                    Found(v.TLS_EXPIRING, severity, f"expires in {max(tls.days_left, 0):.0f} days", evidence=evidence)
+                    Detection(
+                        v.TLS_EXPIRING, severity, f"expires in {max(tls.days_left, 0):.0f} days", evidence=evidence
+                    )
                 )
             if tls.protocol in WEAK_PROTOCOLS:
-                found.append(Found(v.TLS_WEAK_PROTOCOL, "medium", f"negotiated {tls.protocol}", evidence=evidence))
+                found.append(Detection(v.TLS_WEAK_PROTOCOL, "medium", f"negotiated {tls.protocol}", evidence=evidence))
     elif kind == v.DNS:
         if not result.ok:
-            found.append(Found(v.DNS_FAILURE, "high", _error_text(result), evidence={"error": result.error_detail}))
+            found.append(Detection(v.DNS_FAILURE, "high", _error_text(result), evidence={"error": result.error_detail}))
     elif kind == v.IPV6:
         if not result.ok:
-            found.append(Found(v.IPV6_MISSING, "low", _error_text(result), evidence=dict(result.ipv6 or {})))
+            found.append(Detection(v.IPV6_MISSING, "low", _error_text(result), evidence=dict(result.ipv6 or {})))
     return found
 
 
-def after_grace(found: list[Found], failures: int, grace_failures: int) -> list[Found]:
+def after_grace(found: list[Detection], failures: int, grace_failures: int) -> list[Detection]:
     """Drop availability-type detections while the check has failed fewer than ``grace_failures`` times in a row."""
     if failures >= max(grace_failures, 1):
         return found

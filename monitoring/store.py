@@ -24,7 +24,7 @@ from orgs.models import Unit
 
 from . import rollups, rules
 from . import vocabulary as v
-from .analysis import KeywordLibrary, analyse_page, make_baseline
+from .analysis import Detection, KeywordLibrary, analyse_page, make_baseline
 from .engine.targets import ProbeResult
 from .models import Check, CheckEvent, CheckState, ContentBaseline, MaintenanceWindow, PageSnapshot
 
@@ -88,7 +88,7 @@ def store_results(results: list[ProbeResult], *, now: datetime | None = None, sc
             found += analysed
         elif result.ok and check.kind == v.CONTENT:
             # The page did not change since it was analysed: its content detections stand.
-            found += [rules.Found(**d) for d in check.detections if d["kind"] not in rules.NEEDS_GRACE]
+            found += [Detection(**d) for d in check.detections if d["kind"] not in rules.NEEDS_GRACE]
         detections = [item.as_dict() for item in found]
         _record_changes(check, detections, now, events, result)
         maintenance = check.website_id in in_maintenance
@@ -161,7 +161,7 @@ def _analyse(check, result, baseline, library, now, events, new_baselines):
     check.analysed_hash = (result.body_hash or b"").hex()
     check.content_changed_at = now
     found = [
-        rules.Found(d.kind, d.severity, str(d.summary), d.technique, _clip_evidence(d.evidence))
+        Detection(d.kind, d.severity, str(d.summary), d.technique, _clip_evidence(d.evidence))
         for d in analysis.detections
     ]
     if found:
@@ -236,7 +236,7 @@ def _clip_evidence(evidence: dict) -> dict:
     return data
 
 
-def _record(check: Check, item: rules.Found) -> Record:
+def _record(check: Check, item: Detection) -> Record:
     evidence = json.dumps(item.evidence, ensure_ascii=False, default=str)
     return Record(
         tool=TOOL,
