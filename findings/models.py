@@ -45,8 +45,9 @@ class Finding(UnitOwned):
 
     Indexes are few on purpose: an import writes tens of thousands of rows and every index costs each of them. Kept:
     the unique (fingerprint, unit) the writer looks up, (unit, status) for the lists, risk score (the lists' order),
-    system and last import (asset and import pages), deadline. Foreign keys to users, other assets and the candidate
-    unit are not indexed (they are only followed from the finding, or on rare deletions).
+    system (asset pages), deadline. Foreign keys to users, other assets, the candidate unit and the last import are
+    not indexed (they are only followed from the finding, or on rare deletions; the last import changes on every
+    re-seen finding).
     """
 
     # Re-declared without their single-column indexes: (unit, status) leads with the unit.
@@ -199,6 +200,9 @@ class Finding(UnitOwned):
         related_name="+",
         editable=False,
         verbose_name=_("last import"),
+        # Not indexed: every re-seen finding changes it, and an index on it would be rewritten for each of them;
+        # the "last import" filter and the rare deletion of an import scan instead.
+        db_index=False,
     )
 
     class Meta:
