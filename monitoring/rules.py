@@ -13,6 +13,7 @@ tls_expiring           valid, expires within ``EXPIRING_DAYS`` (7 days: high)   
 tls_weak_protocol      negotiated SSLv3, TLS 1.0 or TLS 1.1                        medium
 dns_failure            the name does not resolve                                   high
 ipv6_missing           no AAAA record, or the site does not answer over IPv6       low
+stale_site             the page unchanged for ``EDUSEC_MONITOR_STALE_DAYS`` days    low
 content detections     as the analysers grade them (analysis/)                     their own
 =====================  =========================================================  ==========
 
@@ -99,6 +100,19 @@ def probe_detections(result: ProbeResult) -> list[Detection]:
         if not result.ok:
             found.append(Detection(v.IPV6_MISSING, "low", _error_text(result), evidence=dict(result.ipv6 or {})))
     return found
+
+
+def unchanged_for(changed_at, now, days: int) -> Detection | None:
+    """A stale-site (僵尸) detection when the page has not changed for ``days`` days (0 turns the rule off)."""
+    if not days or changed_at is None or (now - changed_at).days < days:
+        return None
+    age = (now - changed_at).days
+    return Detection(
+        v.STALE_SITE,
+        "low",
+        f"content unchanged for {age} days",
+        evidence={"unchanged_days": age, "since": changed_at.isoformat()},
+    )
 
 
 def after_grace(found: list[Detection], failures: int, grace_failures: int) -> list[Detection]:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -87,8 +88,11 @@ def store_results(results: list[ProbeResult], *, now: datetime | None = None, sc
         if analysed is not None:
             found += analysed
         elif result.ok and check.kind == v.CONTENT:
-            # The page did not change since it was analysed: its content detections stand.
-            found += [Detection(**d) for d in check.detections if d["kind"] not in rules.NEEDS_GRACE]
+            # The page did not change since it was analysed: what the analysis found stands.
+            found += [Detection(**d) for d in check.details.get("analysed", [])]
+            stale = rules.unchanged_for(check.content_changed_at, now, settings.EDUSEC_MONITOR_STALE_DAYS)
+            if stale is not None and v.STALE_SITE not in {item.kind for item in found}:
+                found.append(stale)
         detections = [item.as_dict() for item in found]
         _record_changes(check, detections, now, events, result)
         maintenance = check.website_id in in_maintenance
@@ -169,6 +173,7 @@ def _analyse(check, result, baseline, library, now, events, new_baselines):
         for item in found:
             item.evidence["snapshot"] = True
         check._snapshot = snapshot  # attached to this probe's detection events
+    check.details["analysed"] = [item.as_dict() for item in found]
     return found
 
 

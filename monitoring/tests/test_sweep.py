@@ -151,3 +151,21 @@ def test_claiming_moves_the_due_time_so_nobody_takes_a_check_twice(ledger):
     assert len(first) == Check.objects.count()
     assert claim_due(now, limit=1000) == []
     assert run_due(now) is None
+
+
+@pytest.mark.django_db
+def test_a_page_unchanged_for_months_is_a_stale_site(ledger, farm, settings):
+    settings.EDUSEC_MONITOR_STALE_DAYS = 180
+    sweep(farm, kinds=["content"])
+    healthy = check(HEALTHY, "content")
+    assert healthy.state == "ok" and healthy.content_changed_at is not None
+    later = healthy.content_changed_at + timezone.timedelta(days=181)
+    sweep(farm, kinds=["content"], now=later)
+    healthy.refresh_from_db()
+    stale = [d for d in healthy.detections if d["kind"] == "stale_site"]
+    assert stale and stale[0]["evidence"]["unchanged_days"] == 181 and healthy.state == "warning"
+    assert Finding.objects.filter(rule_id="monitoring:stale_site", host=HEALTHY).exists()
+    settings.EDUSEC_MONITOR_STALE_DAYS = 0  # the rule off: nothing more
+    sweep(farm, kinds=["content"], now=later + timezone.timedelta(hours=1))
+    healthy.refresh_from_db()
+    assert not [d for d in healthy.detections if d["kind"] == "stale_site"]
