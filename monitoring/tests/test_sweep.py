@@ -169,3 +169,22 @@ def test_a_page_unchanged_for_months_is_a_stale_site(ledger, farm, settings):
     sweep(farm, kinds=["content"], now=later + timezone.timedelta(hours=1))
     healthy.refresh_from_db()
     assert not [d for d in healthy.detections if d["kind"] == "stale_site"]
+
+
+@pytest.mark.django_db
+def test_history_is_pruned_by_retention_but_baseline_pages_stay(ledger, farm, settings):
+    from monitoring.retention import prune_history
+
+    sweep(farm, kinds=["content", "http"])
+    snapshot = PageSnapshot.objects.first()
+    ContentBaseline.objects.filter(site_check=check(HIDDEN, "content")).update(snapshot=snapshot)
+    PageSnapshot.objects.create(  # an older copy of the same page that nothing points at
+        unit=snapshot.unit, site_check=snapshot.site_check, taken_at=snapshot.taken_at, url=snapshot.url,
+        sha256=snapshot.sha256, size=snapshot.size, body=snapshot.body,
+    )  # fmt: skip
+    events, rollups, snapshots = CheckEvent.objects.count(), DailyRollup.objects.count(), PageSnapshot.objects.count()
+    assert events and rollups and snapshots >= 2
+    assert prune_history() == {"events": 0, "snapshots": 0, "rollups": 0}
+    far = timezone.now() + timezone.timedelta(days=800)
+    assert prune_history(far) == {"events": events, "snapshots": snapshots - 1, "rollups": rollups}
+    assert list(PageSnapshot.objects.all()) == [snapshot]  # a baseline still points at it

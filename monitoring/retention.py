@@ -1,0 +1,32 @@
+"""How long monitoring keeps its history (run daily by the ``monitoring.prune_history`` task).
+
+Events are the timeline a bureau looks back on (a year by default); page copies are bulky evidence (90 days), except
+those a content baseline still points at; daily rollups feed the charts (two years).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import CheckEvent, ContentBaseline, DailyRollup, PageSnapshot
+
+
+@transaction.atomic
+def prune_history(now=None) -> dict:
+    """Delete what is older than the configured retention; returns how many rows of each kind went."""
+    now = now or timezone.now()
+    events = CheckEvent.objects.filter(at__lt=now - timedelta(days=settings.EDUSEC_MONITOR_EVENT_DAYS)).delete()[0]
+    kept = ContentBaseline.objects.exclude(snapshot=None).values("snapshot")
+    snapshots = (
+        PageSnapshot.objects.filter(taken_at__lt=now - timedelta(days=settings.EDUSEC_MONITOR_SNAPSHOT_DAYS))
+        .exclude(pk__in=kept)
+        .delete()[0]
+    )
+    rollups = DailyRollup.objects.filter(
+        day__lt=(now - timedelta(days=settings.EDUSEC_MONITOR_ROLLUP_DAYS)).date()
+    ).delete()[0]
+    return {"events": events, "snapshots": snapshots, "rollups": rollups}
