@@ -23,5 +23,6 @@ urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api_token"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("monitoring/", include("monitoring.api.urls")),
     path("", include(build_router().urls)),
 ]

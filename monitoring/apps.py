@@ -7,4 +7,4 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Monitoring")
 
     def ready(self):
-        from . import services, signals, tasks  # noqa: F401
+        from . import registrations, services, signals, tasks  # noqa: F401

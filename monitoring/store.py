@@ -16,7 +16,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from findings.importers.base import EVIDENCE_LIMIT, Record
 from findings.models import OPEN_STATUSES, Finding, FindingSource, FindingStatus
@@ -25,8 +26,9 @@ from orgs.models import Unit
 
 from . import rollups, rules
 from . import vocabulary as v
-from .analysis import Detection, KeywordLibrary, analyse_page, make_baseline
+from .analysis import Detection, analyse_page, make_baseline
 from .engine.targets import ProbeResult
+from .keywords import keyword_library_for
 from .models import Check, CheckEvent, CheckState, ContentBaseline, MaintenanceWindow, PageSnapshot
 
 TOOL = "monitoring"
@@ -66,7 +68,6 @@ def store_results(results: list[ProbeResult], *, now: datetime | None = None, sc
             website__in={c.website_id for c in checks.values()}, starts_at__lte=now, ends_at__gt=now
         ).values_list("website_id", flat=True)
     )
-    library = KeywordLibrary.default()
     events: list[CheckEvent] = []
     records: dict[str, list[Record]] = defaultdict(list)  # region root path → findings to write
     to_fix: list[tuple[Check, str]] = []
@@ -80,6 +81,8 @@ def store_results(results: list[ProbeResult], *, now: datetime | None = None, sc
         rollup.add(check.pk, result.ok, result.latency_ms)
         baseline = baselines.get(check.pk)
         found = rules.probe_detections(result)
+        # The default library plus the entries of the site's unit and the units above it (content checks only).
+        library = keyword_library_for(check.unit) if check.kind == v.CONTENT else None
         analysed = _analyse(check, result, baseline, library, now, events, new_baselines)
         failing = not result.ok
         check.failures = check.failures + 1 if failing else 0
@@ -243,12 +246,16 @@ def _clip_evidence(evidence: dict) -> dict:
 
 def _record(check: Check, item: Detection) -> Record:
     evidence = json.dumps(item.evidence, ensure_ascii=False, default=str)
+    # The finding is written in the installation's language (the analysers' summaries are catalogue strings).
+    with translation.override(settings.LANGUAGE_CODE):
+        summary = gettext(item.summary)
+        title = f"{v.DETECTION_KINDS[item.kind]}: {summary}"[:300]
     return Record(
         tool=TOOL,
         rule_id=rule_id(item.kind),
-        title=f"{v.DETECTION_KINDS[item.kind]}: {item.summary}"[:300],
+        title=title,
         severity=item.severity,
-        description=str(item.summary),
+        description=summary,
         host=check.website.host,
         url=check.url,
         evidence=evidence[:EVIDENCE_LIMIT],

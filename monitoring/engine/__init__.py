@@ -12,6 +12,7 @@ from .engine import (
     Engine,
     HostLimiter,
     body_hash,
+    run_coroutine,
     run_sweep,
 )
 from .resolver import AddressNotAllowed, ProjectResolver, PublicNameRefused, ResolveError, is_project_name
@@ -47,5 +48,6 @@ __all__ = [
     "Timeouts",
     "body_hash",
     "is_project_name",
+    "run_coroutine",
     "run_sweep",
 ]

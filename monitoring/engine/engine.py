@@ -875,13 +875,21 @@ class _Sweep:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def run_sweep(targets: Iterable[ProbeTarget], **engine_kwargs) -> list[ProbeResult]:
-    """Synchronous convenience: one engine, one sweep, on uvloop when it is installed."""
+def run_coroutine(make: Callable[[], Any]) -> Any:
+    """Run the coroutine ``make()`` to completion on a fresh event loop (uvloop when installed); return its result.
 
-    async def main() -> list[ProbeResult]:
-        async with Engine(**engine_kwargs) as engine:
-            return [result async for result in engine.sweep(targets)]
+    asyncio allows one running loop per thread. Called from a thread that already runs one (an async caller, or a
+    process where Playwright's synchronous API keeps a loop running), the new loop runs in a separate thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_here(make)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe-loop") as pool:
+        return pool.submit(_run_here, make).result()
 
+
+def _run_here(make: Callable[[], Any]) -> Any:
     try:
         import uvloop
 
@@ -889,4 +897,14 @@ def run_sweep(targets: Iterable[ProbeTarget], **engine_kwargs) -> list[ProbeResu
     except ImportError:
         loop_factory = None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(main())
+        return runner.run(make())
+
+
+def run_sweep(targets: Iterable[ProbeTarget], **engine_kwargs) -> list[ProbeResult]:
+    """Synchronous convenience: one engine, one sweep (see ``run_coroutine``)."""
+
+    async def main() -> list[ProbeResult]:
+        async with Engine(**engine_kwargs) as engine:
+            return [result async for result in engine.sweep(targets)]
+
+    return run_coroutine(main)

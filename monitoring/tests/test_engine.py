@@ -35,6 +35,7 @@ from monitoring.engine import (
     ProjectResolver,
     Timeouts,
     body_hash,
+    run_coroutine,
     run_sweep,
 )
 from monitoring.vocabulary import CONTENT, DNS, HTTP, IPV6, TLS
@@ -320,7 +321,7 @@ def sweep(farm, targets, **kwargs):
         async with engine_for(farm, **kwargs) as engine:
             return [result async for result in engine.sweep(targets)]
 
-    return asyncio.run(main())
+    return run_coroutine(main)
 
 
 def probe(farm, target, **kwargs):
@@ -328,7 +329,7 @@ def probe(farm, target, **kwargs):
         async with engine_for(farm, **kwargs) as engine:
             return await engine.probe(target)
 
-    return asyncio.run(main())
+    return run_coroutine(main)
 
 
 def free_port() -> int:
@@ -602,7 +603,7 @@ def test_second_sweep_reuses_connections(farm):
             second = [r async for r in engine.sweep(targets)]
             return first, second, opened
 
-    first, second, opened = asyncio.run(main())
+    first, second, opened = run_coroutine(main)
     assert all(r.ok for r in first + second)
     for host, connections in opened.items():
         assert 1 <= len(connections) <= 2
@@ -639,7 +640,7 @@ def test_sweep_yields_results_for_a_generator_and_stops_cleanly(farm):
             left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             return left
 
-    assert asyncio.run(main()) == []
+    assert run_coroutine(main) == []
 
 
 def test_host_limiter_hands_slots_over_and_survives_cancellation():
@@ -657,7 +658,7 @@ def test_host_limiter_hands_slots_over_and_survives_cancellation():
         limiter.release("a.test")
         assert limiter.active("a.test") == 0 and limiter._active == {} and limiter._waiters == {}
 
-    asyncio.run(main())
+    run_coroutine(main)
 
 
 @pytest.mark.parametrize("mode", ["inline", "thread", "process"])
@@ -686,3 +687,18 @@ def test_run_sweep_on_uvloop(farm):
     )
     assert sorted(r.check_id for r in results) == [1, 2, 3, 4]
     assert all(r.ok for r in results), [(r.check_id, r.error, r.error_detail) for r in results]
+
+
+def test_run_sweep_from_a_thread_that_already_runs_an_event_loop(farm):
+    """A synchronous caller inside a running loop (an async view, or Playwright's sync API in the test process) still
+    gets its sweep: the engine's loop then runs in a thread of its own."""
+
+    async def caller():
+        options = dict(port_map={80: farm.http_port}, timeouts=FAST, allow_public=False)
+        return run_sweep([ProbeTarget(1, HTTP, "http://site.test/ok")], **options)
+
+    results = []
+    worker = threading.Thread(target=lambda: results.extend(asyncio.run(caller())))
+    worker.start()
+    worker.join(30)
+    assert [(r.check_id, r.ok, r.status) for r in results] == [(1, True, 200)]
