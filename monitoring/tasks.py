@@ -1,6 +1,7 @@
 """Background tasks of the monitor: a batch of claimed checks, probed wherever a worker takes it; one site probed on
 request (the "probe now" button and API action)."""
 
+from core.scheduler import periodic
 from core.tasks import progress, task
 
 
@@ -33,3 +34,12 @@ def probe_site(website_id: int, check_ids: list[int] | None = None) -> dict:
         "events": counts.events if counts else 0,
         "states": dict(counts.by_state) if counts else {},
     }
+
+
+@periodic(24 * 3600, first_after=3600)
+@task(name="monitoring.prune_history")
+def prune_history() -> dict:
+    """Daily: drop events, page copies and daily figures older than their retention (monitoring/retention.py)."""
+    from .retention import prune_history as prune
+
+    return prune()
