@@ -42,4 +42,17 @@ def build_navigation(request) -> list[dict]:
         from django.utils.translation import gettext as _
 
         group["items"].append({"label": _("Audit log"), "url": reverse("core:audit_list"), "icon": "ti-history"})
-    return [groups[k] for k in MenuGroup.ORDER if k in groups and labels]
+    ordered = [groups[k] for k in MenuGroup.ORDER if k in groups and labels]
+    mark_active(ordered, request.path)
+    return ordered
+
+
+def mark_active(groups: list[dict], path: str) -> None:
+    """Flag the one item of each group whose URL is the longest prefix of ``path``: on ``/monitoring/checks/7/`` the
+    checks item is current, not also the status board at ``/monitoring/``."""
+    for group in groups:
+        matching = [item for item in group["items"] if item["url"] != "/" and path.startswith(item["url"])]
+        for item in group["items"]:
+            item["active"] = False
+        if matching:
+            max(matching, key=lambda item: len(item["url"]))["active"] = True

@@ -175,3 +175,17 @@ def test_create_user_starts_password_history_and_expiry_clock():
     user = make_user("fresh", unit_a, [])
     assert user.password_changed_at is not None
     assert user.password_history.count() == 1
+
+
+def test_only_the_longest_matching_menu_item_is_current():
+    from core.navigation import mark_active
+
+    groups = [
+        {"items": [{"url": "/monitoring/"}, {"url": "/monitoring/checks/"}, {"url": "/monitoring/events/"}]},
+        {"items": [{"url": "/findings/findings/"}]},
+    ]
+    mark_active(groups, "/monitoring/checks/7/")
+    assert [item["active"] for item in groups[0]["items"]] == [False, True, False]
+    assert groups[1]["items"][0]["active"] is False
+    mark_active(groups, "/monitoring/")
+    assert [item["active"] for item in groups[0]["items"]] == [True, False, False]
