@@ -38,8 +38,6 @@ SEED = 2026
 CITY_CODE = region_demo.CITY_CODE
 IT_CENTRE_CODE = region_demo.IT_CENTRE_CODE
 CITY_DOMAIN = "edu.shifan.example"
-SCHOOL_DOMAIN = "school.example"
-SCHOOL_TEST_DOMAIN = "school.test"
 # Documentation ranges (RFC 5737, RFC 3849) and loopback: the only addresses the demo may contain.
 DOCUMENTATION_NETWORKS = (
     "192.0.2.0/24",
@@ -857,7 +855,7 @@ class _Builder:
             it_centre,
             auth,
             "上网认证页面",
-            f"http://auth.{CITY_DOMAIN.replace('.example', '.test')}",
+            "http://auth.edu.shifan.test",
             division=d,
             icp=False,
             psb=False,
@@ -956,9 +954,10 @@ class _Builder:
             pi=(True, True, True, True),
             software="示例智慧校园平台",
         )
-        host = f"{prefix}.{CITY_DOMAIN}"
+        host = f"{prefix}.edu.shifan.example"  # under CITY_DOMAIN
         self.website(bureau, portal, f"{name}教育局门户网站", f"https://{host}", division=d, psb=rng.random() > 0.2)
-        self.website(bureau, campus, f"{name}智慧校园平台", f"https://zhxy.{host}", division=d, site=2)
+        campus_url = f"https://zhxy.{prefix}.edu.shifan.example"
+        self.website(bureau, campus, f"{name}智慧校园平台", campus_url, division=d, site=2)
         self.domain(bureau, portal, host)
         self.ledger.ranges.append(RangePlan(d, f"198.51.100.{32 * index}/27", f"{name}教育城域网出口", f"{d}:auth"))
         self.ledger.ranges.append(RangePlan(d, f"2001:db8:{0x9901 + index:x}::/48", f"{name}教育城域网IPv6地址"))
@@ -977,8 +976,9 @@ class _Builder:
         word = school.short_name[: -len(region_demo.SCHOOL_KINDS[kind].suffix)]
         slug = "-".join(p for p in (prefix, PINYIN.get(word, ""), KIND_ABBR[kind]) if p)
         use_test_host = not is_demo_school and rng.random() < 0.15
-        base = f"{school.code}.{SCHOOL_TEST_DOMAIN}" if use_test_host else f"{slug}.{SCHOOL_DOMAIN}"
-        url = f"http://{base}" if use_test_host else f"https://www.{base}"
+        # School sites live under school.example (a few older ones under school.test).
+        base = f"{school.code}.school.test" if use_test_host else f"{slug}.school.example"
+        url = f"http://{school.code}.school.test" if use_test_host else f"https://www.{slug}.school.example"
         short = school.short_name
 
         if is_demo_school:
@@ -1059,7 +1059,7 @@ class _Builder:
                     school,
                     system,
                     f"{short}家校通",
-                    f"https://jxt.{slug}.{SCHOOL_DOMAIN}",
+                    f"https://jxt.{slug}.school.example",
                     division=district_code,
                     site=2,
                     psb=False,
