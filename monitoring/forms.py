@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import ScopedModelForm
 
-from .models import Check, KeywordEntry, MaintenanceWindow
+from .models import EDITABLE_CHECK_FIELDS, Check, KeywordEntry, MaintenanceWindow
 
 MIN_INTERVAL = 60  # seconds: a school site is not probed more than once a minute
 MAX_INTERVAL = 7 * 86400
@@ -29,7 +29,7 @@ class CheckForm(ScopedModelForm):
 
     class Meta:
         model = Check
-        fields = ["interval", "grace_failures", "recovery_successes", "enabled"]
+        fields = list(EDITABLE_CHECK_FIELDS)
 
     def clean_grace_failures(self):
         value = self.cleaned_data["grace_failures"]

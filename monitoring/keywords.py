@@ -22,7 +22,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .analysis import KeywordLibrary
-from .analysis.keywords import DATA_DIR, WHITELIST_FILE, read_word_file
+from .analysis.keywords import DATA_DIR, read_directory
 from .analysis.page import fold
 from .models import KeywordEntry
 
@@ -36,13 +36,7 @@ _by_entries: dict[tuple, KeywordLibrary] = {}  # the applicable rows → library
 @cache
 def default_entries() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """The shipped library as ``((category, word), ...)`` and whitelist phrases, read once from its data files."""
-    entries, whitelist = [], []
-    for path in sorted(DATA_DIR.glob("*.txt")):
-        words = list(read_word_file(path))
-        if path.name == WHITELIST_FILE:
-            whitelist.extend(words)
-        else:
-            entries.extend((path.stem, word) for word in words)
+    entries, whitelist = read_directory(DATA_DIR)
     return tuple(entries), tuple(whitelist)
 
 

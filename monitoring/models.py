@@ -31,6 +31,15 @@ STATE_RANK = {CheckState.OK: 0, CheckState.UNKNOWN: 1, CheckState.MAINTENANCE: 1
               CheckState.CRITICAL: 3}  # fmt: skip
 
 
+# What people may change on a check (form, bulk edit, API PATCH); the rest is the ledger's or the probes'.
+EDITABLE_CHECK_FIELDS = ("enabled", "interval", "grace_failures", "recovery_successes")
+# The latest result of a check, as shown on its pages and returned by the API.
+LATEST_STATE_FIELDS = (
+    "next_due_at", "state", "state_since", "last_run_at", "last_ok_at", "status_code", "latency_ms", "error",
+    "failures", "successes", "content_changed_at",
+)  # fmt: skip
+
+
 class Check(UnitOwned):
     """One kind of probe of one registered website, on its own interval.
 

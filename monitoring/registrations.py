@@ -13,7 +13,7 @@ from core.registry import MenuGroup, ModelConfig, register, register_menu_item
 from . import filtersets, forms, keywords, tables  # noqa: F401 (keywords: the cache-clearing signal receivers)
 from .api import serializers
 from .api.views import CheckEventViewSet, CheckViewSet
-from .models import Check, CheckEvent, KeywordEntry, MaintenanceWindow
+from .models import EDITABLE_CHECK_FIELDS, LATEST_STATE_FIELDS, Check, CheckEvent, KeywordEntry, MaintenanceWindow
 
 WRITERS = "view add change delete"
 VIEWERS = ("bureau_admin", "district_admin", "security_officer", "school_cio", "school_netadmin", "auditor")
@@ -29,7 +29,7 @@ check_config = register(
         menu_icon="ti-heartbeat",
         in_menu=False,
         url_prefix="checks",
-        bulk_edit_fields=["enabled", "interval", "grace_failures", "recovery_successes"],
+        bulk_edit_fields=list(EDITABLE_CHECK_FIELDS),
         export_fields=[
             "id",
             "unit",
@@ -60,21 +60,8 @@ check_config = register(
             "website",
             "kind",
             "url",
-            "enabled",
-            "interval",
-            "grace_failures",
-            "recovery_successes",
-            "next_due_at",
-            "state",
-            "state_since",
-            "last_run_at",
-            "last_ok_at",
-            "status_code",
-            "latency_ms",
-            "error",
-            "failures",
-            "successes",
-            "content_changed_at",
+            *EDITABLE_CHECK_FIELDS,
+            *LATEST_STATE_FIELDS,
         ],
         api_viewset=CheckViewSet,  # list, retrieve, partial update, and the probe / accept-baseline / board actions
     )

@@ -49,6 +49,19 @@ def _is_ascii_alnum(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
 
+def read_directory(directory: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """A library directory as ``[(category, word), ...]`` (one ``<category>.txt`` per category) and the whitelist
+    phrases of its ``WHITELIST_FILE``."""
+    entries, whitelist = [], []
+    for path in sorted(directory.glob("*.txt")):
+        words = list(read_word_file(path))
+        if path.name == WHITELIST_FILE:
+            whitelist.extend(words)
+        else:
+            entries.extend((path.stem, word) for word in words)
+    return entries, whitelist
+
+
 class KeywordLibrary:
     """Keywords by category plus whitelist phrases, compiled into one automaton."""
 
@@ -80,13 +93,7 @@ class KeywordLibrary:
 
     @classmethod
     def from_directory(cls, directory: Path) -> "KeywordLibrary":
-        entries, whitelist = [], []
-        for path in sorted(directory.glob("*.txt")):
-            words = list(read_word_file(path))
-            if path.name == WHITELIST_FILE:
-                whitelist.extend(words)
-            else:
-                entries.extend((path.stem, word) for word in words)
+        entries, whitelist = read_directory(directory)
         return cls(entries, whitelist)
 
     @classmethod

@@ -6,9 +6,15 @@ from rest_framework import serializers
 from core.api.serializers import ScopedModelSerializer
 
 from ..forms import MAX_INTERVAL, MIN_INTERVAL, window_errors
-from ..models import Check, CheckEvent, CheckState, KeywordEntry, MaintenanceWindow
-
-EDITABLE_CHECK_FIELDS = ["interval", "grace_failures", "recovery_successes", "enabled"]
+from ..models import (
+    EDITABLE_CHECK_FIELDS,
+    LATEST_STATE_FIELDS,
+    Check,
+    CheckEvent,
+    CheckState,
+    KeywordEntry,
+    MaintenanceWindow,
+)
 
 
 # Documented as a string with its values rather than an enum: "state" is also the name of other models' choice
@@ -49,17 +55,7 @@ class CheckSerializer(ScopedModelSerializer):
             "kind",
             "url",
             *EDITABLE_CHECK_FIELDS,
-            "next_due_at",
-            "state",
-            "state_since",
-            "last_run_at",
-            "last_ok_at",
-            "status_code",
-            "latency_ms",
-            "error",
-            "failures",
-            "successes",
-            "content_changed_at",
+            *LATEST_STATE_FIELDS,
             "detections",
             "details",
         ]
