@@ -225,3 +225,22 @@ class Attachment(UnitOwned):
 
     def __str__(self):
         return self.name
+
+
+class WorkdayOverride(models.Model):
+    """A date whose working-day status differs from the maintained holiday calendar: a holiday or 调休 working day the
+    library does not know yet (next year's schedule is published each November), or a local day off."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(_("working day"))
+    name = models.CharField(_("reason"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("working-day override")
+        verbose_name_plural = _("working-day overrides")
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {'workday' if self.is_workday else 'day off'}"
