@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "assets",
     "findings",
     "monitoring",
+    "notices",
 ]
 
 MIDDLEWARE = [
