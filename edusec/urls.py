@@ -6,6 +6,7 @@ urlpatterns = [
     path("orgs/", include("orgs.urls")),
     path("assets/", include("assets.urls")),
     path("findings/", include("findings.urls")),
+    path("notices/", include("notices.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("", include("core.urls")),
 ]

@@ -1,0 +1,201 @@
+"""The notices through their pages and the API: drafting from the findings list, issuing, the recipient's steps,
+review, documents, and that nobody reaches another unit's rectification."""
+
+import io
+
+import pytest
+from django.urls import reverse
+from docx import Document
+
+from notices import workflow
+from notices.models import Notice, NoticeState, Rectification, RectificationState
+
+from .conftest import api_for, client_for
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def issued(people, region, findings):
+    data = workflow.DraftInput(title="关于网络安全隐患整改的通知", body="经检测，发现以下问题。\n请立即整改。")
+    notices = workflow.draft_from_findings(
+        people["city_sec"], region["city"], [findings["a1"], findings["a2"], findings["b1"]], data, one_per_unit=False
+    )
+    notice = workflow.issue(notices[0], people["city_sec"])
+    return notice
+
+
+def rect_of(notice, unit):
+    return Rectification.objects.get(notice=notice, unit=unit)
+
+
+# ---- pages -----------------------------------------------------------------------------------------------------------
+
+
+def test_draft_from_the_findings_list_then_issue(people, findings):
+    client = client_for(people["city_sec"])
+    pks = [findings["a1"].pk, findings["a2"].pk, findings["b1"].pk]
+    page = client.get(reverse("notices:notice_draft"), {"pk": pks})
+    assert page.status_code == 200
+    assert "甲区第一小学" in page.content.decode() and "乙区实验小学" in page.content.decode()
+    answer = client.post(
+        reverse("notices:notice_draft"),
+        {"pk": pks, "issuer": people["city_sec"].unit_id, "mode": "per_unit", "kind": "rectification",
+         "title": "关于{unit}隐患整改的通知", "body": "请整改。"},
+    )  # fmt: skip
+    assert answer.status_code == 302
+    drafts = Notice.objects.filter(state=NoticeState.DRAFT).order_by("pk")
+    assert [n.title for n in drafts] == ["关于甲区第一小学隐患整改的通知", "关于乙区实验小学隐患整改的通知"]
+    detail = client.get(drafts[0].get_absolute_url())
+    assert "working days" in detail.content.decode()  # the projected deadline
+    issued = client.post(reverse("notices:notice_issue", args=[drafts[0].pk]), follow=True)
+    assert "测试市教信通〔" in issued.content.decode()
+    assert Notice.objects.get(pk=drafts[0].pk).state == NoticeState.ISSUED
+
+
+def test_draft_form_errors_are_shown_not_raised(people, findings):
+    client = client_for(people["city_sec"])
+    answer = client.post(reverse("notices:notice_draft"), {"pk": [findings["a1"].pk], "mode": "per_unit"})
+    assert answer.status_code == 200
+    assert "This field is required" in answer.content.decode()
+    assert not Notice.objects.exists()
+
+
+def test_issuer_sees_progress_with_overdue_highlighted(people, region, issued):
+    late = rect_of(issued, region["school_b"])
+    Rectification.objects.filter(pk=late.pk).update(deadline=issued.issued_at)  # already past
+    page = client_for(people["city_sec"]).get(issued.get_absolute_url()).content.decode()
+    assert page.count('data-testid="progress-row"') == 2
+    assert 'class="table-danger"' in page
+    assert 'data-testid="overdue-count"' in page
+
+
+def test_recipient_works_through_the_page_and_the_reviewer_closes(people, region, issued, findings):
+    r = rect_of(issued, region["school_a"])
+    school = client_for(people["netadmin_a"])
+    page = school.get(r.get_absolute_url())
+    assert page.status_code == 200 and "请立即整改" in page.content.decode()
+    school.post(reverse("notices:rectification_acknowledge", args=[r.pk]))
+    upload = io.BytesIO(PNG)
+    upload.name = "整改截图.png"
+    school.post(reverse("notices:rectification_evidence", args=[r.pk]), {"file": upload})
+    items = list(r.items.all())
+    form = {"report": "已整改。", "responsible": "王老师", "contact": "13800000000", "_submit": "1"}
+    form.update({f"action_{i.pk}": "已修复" for i in items})
+    done = school.post(reverse("notices:rectification_report", args=[r.pk]), form, follow=True)
+    assert "Submitted for review" in done.content.decode()
+    r.refresh_from_db()
+    assert r.state == RectificationState.SUBMITTED
+    city = client_for(people["city_sec"])
+    decisions = {f"decision_{i.pk}": "evidence" for i in items}
+    city.post(reverse("notices:rectification_close", args=[r.pk]), {**decisions, "note": "同意销号"})
+    r.refresh_from_db()
+    assert r.state == RectificationState.CLOSED
+    findings["a1"].refresh_from_db()
+    assert findings["a1"].status == "fixed"
+
+
+def test_a_refused_step_is_a_message_not_an_error(people, region, issued):
+    r = rect_of(issued, region["school_a"])
+    answer = client_for(people["netadmin_a"]).post(reverse("notices:rectification_submit", args=[r.pk]), follow=True)
+    assert answer.status_code == 200
+    assert "Write the rectification report first" in answer.content.decode()
+    answer = client_for(people["city_sec"]).post(reverse("notices:rectification_close", args=[r.pk]), follow=True)
+    assert answer.status_code == 200
+    assert Rectification.objects.get(pk=r.pk).state == RectificationState.RECEIVED
+
+
+def test_siblings_and_strangers_get_404(people, region, issued):
+    mine = rect_of(issued, region["school_a"])
+    for name in ("netadmin_a2", "netadmin_b", "b_sec"):
+        client = client_for(people[name])
+        assert client.get(mine.get_absolute_url()).status_code == 404, name
+        assert client.post(reverse("notices:rectification_acknowledge", args=[mine.pk])).status_code == 404, name
+        assert client.get(reverse("notices:rectification_receipt", args=[mine.pk])).status_code == 404, name
+        assert api_for(people[name]).get(f"/api/notices/rectifications/{mine.pk}/").status_code == 404, name
+    # A school sees its own rectification, never the other one of the same notice, nor the notice's page.
+    school = client_for(people["netadmin_a"])
+    other = rect_of(issued, region["school_b"])
+    assert school.get(other.get_absolute_url()).status_code == 404
+    assert school.get(issued.get_absolute_url()).status_code in (403, 404)
+    listing = school.get(reverse("notices:rectification_mine")).content.decode()
+    assert "甲区第一小学" in listing and "乙区实验小学" not in listing
+    # District B's officer sees B's school but not A's in the notice's progress.
+    assert api_for(people["b_sec"]).get(f"/api/notices/rectifications/{other.pk}/").status_code == 200
+
+
+def test_documents(people, region, issued):
+    city = client_for(people["city_sec"])
+    docx = city.get(reverse("notices:notice_docx", args=[issued.pk]))
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
+    assert issued.number in text
+    pdf = city.get(reverse("notices:notice_pdf", args=[issued.pk]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    r = rect_of(issued, region["school_a"])
+    school = client_for(people["netadmin_a"])
+    own = Document(io.BytesIO(school.get(reverse("notices:rectification_notice_docx", args=[r.pk])).content))
+    cells = " ".join(c.text for t in own.tables for row in t.rows for c in row.cells)
+    assert "甲区第一小学" in cells and "乙区实验小学" not in cells
+    receipt = school.get(reverse("notices:rectification_receipt", args=[r.pk]))
+    assert receipt.status_code == 200 and receipt.content[:2] == b"PK"
+
+
+def test_rates_page(people, issued):
+    page = client_for(people["city_sec"]).get(reverse("notices:rectification_rates"))
+    assert page.status_code == 200
+    assert page.content.decode().count("<tr>") >= 3  # header + two units
+
+
+# ---- API -------------------------------------------------------------------------------------------------------------
+
+
+def test_api_loop(people, region, findings):
+    city = api_for(people["city_sec"])
+    answer = city.post(
+        "/api/notices/notices/draft/",
+        {"issuer": region["city"].pk, "findings": [findings["a1"].pk], "title": "API 通知", "body": "请整改"},
+        format="json",
+    )
+    assert answer.status_code == 201, answer.content
+    notice_id = answer.json()[0]["id"]
+    issued = city.post(f"/api/notices/notices/{notice_id}/issue/")
+    assert issued.status_code == 200 and issued.json()["number"].startswith("测试市教信通〔")
+    assert city.post(f"/api/notices/notices/{notice_id}/issue/").status_code == 400
+    assert city.delete(f"/api/notices/notices/{notice_id}/").status_code == 400  # not a draft
+    rect_id = issued.json()["recipients"][0]["rectification"]
+    school = api_for(people["netadmin_a"])
+    assert city.post(f"/api/notices/rectifications/{rect_id}/acknowledge/").status_code == 403  # the issuer's side
+    assert school.post(f"/api/notices/rectifications/{rect_id}/acknowledge/").json()["state"] == "in_progress"
+    item_id = school.get(f"/api/notices/rectifications/{rect_id}/").json()["items"][0]["id"]
+    report = school.post(
+        f"/api/notices/rectifications/{rect_id}/report/",
+        {"report": "已整改", "actions": {str(item_id): "已修复"}},
+        format="json",
+    )
+    assert report.status_code == 200
+    upload = io.BytesIO(b"not a picture")
+    upload.name = "x.exe"
+    bad = school.post(f"/api/notices/rectifications/{rect_id}/evidence/", {"file": upload}, format="multipart")
+    assert bad.status_code == 400 and "file" in bad.json()
+    assert school.post(f"/api/notices/rectifications/{rect_id}/submit/").json()["state"] == "submitted"
+    assert school.post(f"/api/notices/rectifications/{rect_id}/close/", {}, format="json").status_code == 403
+    returned = city.post(f"/api/notices/rectifications/{rect_id}/return/", {"reason": "证据不足"}, format="json")
+    assert returned.json()["state"] == "returned"
+    assert school.post(f"/api/notices/rectifications/{rect_id}/submit/").json()["rounds"] == 2
+    closed = city.post(f"/api/notices/rectifications/{rect_id}/close/", {"decisions": {str(item_id): "evidence"}}, format="json")
+    assert closed.json()["state"] == "closed"
+    assert city.get(f"/api/notices/notices/{notice_id}/").json()["state"] == "closed"
+    doc = city.get(f"/api/notices/notices/{notice_id}/document/?kind=docx")
+    assert doc.status_code == 200 and doc.content[:2] == b"PK"
+    assert school.post("/api/notices/rectifications/", {}, format="json").status_code == 403  # created by issuing only
+
+
+def test_api_draft_rejects_a_foreign_finding(people, region, findings):
+    answer = api_for(people["a_sec"]).post(
+        "/api/notices/notices/draft/",
+        {"issuer": region["a"].pk, "findings": [findings["b1"].pk], "title": "t", "body": "b"},
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert "findings" in answer.json()
