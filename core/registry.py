@@ -59,6 +59,10 @@ class ModelConfig:
     api_prefix: str | None = None
     # A RestrictedModelViewSet subclass with extra API actions (e.g. workflow steps); None: plain CRUD.
     api_viewset: type | None = None
+    # Actions other apps add to this model's pages (an app above may act on rows of an app below without the lower
+    # app knowing it, e.g. notices drafts a notice from selected findings): see ``ExtraAction``.
+    list_actions: list = field(default_factory=list)
+    object_actions: list = field(default_factory=list)
 
     @property
     def app_label(self) -> str:
@@ -119,6 +123,39 @@ class ModelConfig:
             path(f"{prefix}/<int:pk>/edit/", generic.ObjectEditView.as_view(config=self), name=f"{name}_edit"),
             path(f"{prefix}/<int:pk>/delete/", generic.ObjectDeleteView.as_view(config=self), name=f"{name}_delete"),
         ]
+
+
+@dataclass
+class ExtraAction:
+    """A button added to a registered model's list (submits the selected rows' ``pk`` to ``url_name``) or detail page
+    (a link to ``url_name`` with ``query(obj)`` appended). Shown to holders of ``permission`` when ``applies(obj)``."""
+
+    label: str
+    url_name: str
+    permission: str
+    icon: str = "ti-player-play"
+    query: object = None  # callable(obj) -> dict, for object actions
+    applies: object = None  # callable(obj) -> bool, for object actions
+
+    def url(self, obj=None) -> str:
+        from urllib.parse import urlencode
+
+        base = reverse(self.url_name)
+        if obj is None or self.query is None:
+            return base
+        return f"{base}?{urlencode(self.query(obj), doseq=True)}"
+
+
+def actions_for(user, actions, obj=None) -> list[dict]:
+    """The actions ``user`` may take (on ``obj``), as {label, icon, url} for the templates."""
+    shown = []
+    for action in actions:
+        if not user.has_perm(action.permission):
+            continue
+        if obj is not None and action.applies is not None and not action.applies(obj):
+            continue
+        shown.append({"label": action.label, "icon": action.icon, "url": action.url(obj)})
+    return shown
 
 
 class Registry:

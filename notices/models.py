@@ -127,6 +127,14 @@ class Notice(UnitOwned):
     def get_absolute_url(self):
         return reverse("notices:notice", args=[self.pk])
 
+    def delete(self, *args, **kwargs):
+        """Only drafts are deleted: an issued notice is part of the record and is withdrawn instead."""
+        from django.core.exceptions import ValidationError
+
+        if self.state != NoticeState.DRAFT:
+            raise ValidationError(_("Only a draft can be deleted; withdraw an issued notice instead."))
+        return super().delete(*args, **kwargs)
+
 
 class Rectification(UnitOwned):
     """One recipient unit's answer to a notice: its findings, its report and evidence, and the review."""

@@ -2,7 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from core.registry import MenuGroup, ModelConfig, register, register_menu_item
+from core.registry import ExtraAction, MenuGroup, ModelConfig, register, register_menu_item, registry
+from findings.models import OPEN_STATUSES, Finding, ImportState, ScanImport
 
 from . import filtersets, forms, tables
 from .api import serializers
@@ -91,4 +92,29 @@ register_menu_item(
 )
 register_menu_item(
     MenuGroup.NOTICES, _("On-time and closure rates"), "notices:rectification_rates", "notices.review_rectification", "ti-chart-bar"
+)
+
+# Drafting from findings: from the selection on the findings list, from one finding, from a higher authority's notice.
+registry.get(Finding).list_actions.append(
+    ExtraAction(_("Draft a notice"), "notices:notice_draft", "notices.add_notice", "ti-speakerphone")
+)
+registry.get(Finding).object_actions.append(
+    ExtraAction(
+        _("Draft a notice"),
+        "notices:notice_draft",
+        "notices.add_notice",
+        "ti-speakerphone",
+        query=lambda finding: {"pk": finding.pk},
+        applies=lambda finding: finding.status in OPEN_STATUSES and finding.attributed,
+    )
+)
+registry.get(ScanImport).object_actions.append(
+    ExtraAction(
+        _("Forward as a notice"),
+        "notices:notice_draft",
+        "notices.add_notice",
+        "ti-share",
+        query=lambda scan_import: {"import": scan_import.pk},
+        applies=lambda scan_import: scan_import.state == ImportState.DONE and scan_import.new + scan_import.updated > 0,
+    )
 )

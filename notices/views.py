@@ -317,15 +317,17 @@ class DraftFromFindingsView(ConfigView):
 
     def get(self, request):
         findings, scan_import = self.findings(request)
-        initial = {}
+        initial = {"title": _("Notice on rectifying the security problems of {unit}")}
         if scan_import is not None:
-            initial = {
+            initial |= {
                 "title": _("Forwarding: %(name)s") % {"name": scan_import.file_name},
                 "body": _("The higher authority's notice lists the following problems of your unit. Rectify them and report back before the deadline."),
             }
         return self.render_page(DraftFromFindingsForm(user=request.user, initial=initial), findings, scan_import)
 
     def post(self, request):
+        if "_draft" not in request.POST:  # the selection posted from the findings list: show the form
+            return self.get(request)
         findings, scan_import = self.findings(request)
         form = DraftFromFindingsForm(request.POST, user=request.user)
         if not form.is_valid():

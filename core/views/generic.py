@@ -23,6 +23,7 @@ from django_tables2 import RequestConfig
 from .. import audit, xlsx
 from ..forms import ImportUploadForm, bulk_edit_form_for
 from ..models import AuditAction, UserPreference
+from ..registry import actions_for
 from ..scoping import permission_name
 
 PER_PAGE_CHOICES = (25, 50, 100, 250)
@@ -108,6 +109,7 @@ class ObjectListView(ConfigView):
         per_page = int(per_page) if per_page and per_page.isdigit() and int(per_page) in PER_PAGE_CHOICES else 50
         RequestConfig(request, paginate={"per_page": per_page}).configure(table)
 
+        list_actions = actions_for(request.user, self.config.list_actions)
         query = request.GET.copy()
         for key in ("page", "export"):
             query.pop(key, None)
@@ -122,7 +124,8 @@ class ObjectListView(ConfigView):
             querystring=query.urlencode(),
             export_csv_url=f"?{urlencode({**query.dict(), 'export': 'csv'})}",
             export_xlsx_url=f"?{urlencode({**query.dict(), 'export': 'xlsx'})}",
-            can_bulk=self.can("change") or self.can("delete"),
+            can_bulk=self.can("change") or self.can("delete") or bool(list_actions),
+            list_actions=list_actions,
         )
         template = (
             "core/partials/object_table.html" if request.htmx and not request.htmx.boosted else self.template_name
@@ -174,6 +177,7 @@ class ObjectView(ConfigView):
     def get(self, request, pk):
         obj = get_object_or_404(self.queryset(), pk=pk)
         context = self.base_context(object=obj, fields=self.detail_fields(obj), unit_trail=self.unit_trail(obj))
+        context["object_actions"] = actions_for(request.user, self.config.object_actions, obj)
         extra = getattr(self.config, "detail_context", None)
         if extra is not None:
             context.update(extra(request, obj))
@@ -307,6 +311,9 @@ class ObjectDeleteView(ConfigView):
         try:
             with transaction.atomic():
                 obj.delete()
+        except ValidationError as exc:  # the model refuses (e.g. an issued notice is withdrawn, not deleted)
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(self.config.url("detail", obj))
         except ProtectedError as exc:
             names = "、".join(sorted({str(o) for o in list(exc.protected_objects)[:5]}))
             messages.error(

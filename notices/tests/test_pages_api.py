@@ -41,7 +41,7 @@ def test_draft_from_the_findings_list_then_issue(people, findings):
     answer = client.post(
         reverse("notices:notice_draft"),
         {"pk": pks, "issuer": people["city_sec"].unit_id, "mode": "per_unit", "kind": "rectification",
-         "title": "关于{unit}隐患整改的通知", "body": "请整改。"},
+         "title": "关于{unit}隐患整改的通知", "body": "请整改。", "_draft": "1"},
     )  # fmt: skip
     assert answer.status_code == 302
     drafts = Notice.objects.filter(state=NoticeState.DRAFT).order_by("pk")
@@ -55,7 +55,7 @@ def test_draft_from_the_findings_list_then_issue(people, findings):
 
 def test_draft_form_errors_are_shown_not_raised(people, findings):
     client = client_for(people["city_sec"])
-    answer = client.post(reverse("notices:notice_draft"), {"pk": [findings["a1"].pk], "mode": "per_unit"})
+    answer = client.post(reverse("notices:notice_draft"), {"pk": [findings["a1"].pk], "mode": "per_unit", "_draft": "1"})
     assert answer.status_code == 200
     assert "This field is required" in answer.content.decode()
     assert not Notice.objects.exists()
@@ -199,3 +199,24 @@ def test_api_draft_rejects_a_foreign_finding(people, region, findings):
     )
     assert answer.status_code == 400
     assert "findings" in answer.json()
+
+
+def test_findings_pages_offer_drafting_to_issuers_only(people, findings):
+    city = client_for(people["city_sec"])
+    listing = city.get(reverse("findings:finding_list")).content.decode()
+    assert f'formaction="{reverse("notices:notice_draft")}"' in listing
+    detail = city.get(findings["a1"].get_absolute_url()).content.decode()
+    assert f'{reverse("notices:notice_draft")}?pk={findings["a1"].pk}' in detail
+    school = client_for(people["netadmin_a"])
+    assert reverse("notices:notice_draft") not in school.get(reverse("findings:finding_list")).content.decode()
+    # The list posts its selection: the drafting form opens with those findings.
+    page = city.post(reverse("notices:notice_draft"), {"pk": [findings["a1"].pk, findings["b1"].pk]})
+    assert page.status_code == 200 and page.content.decode().count('name="pk"') == 2
+    assert not Notice.objects.exists()
+
+
+def test_a_draft_cannot_be_deleted_once_issued(people, issued):
+    city = client_for(people["city_sec"])
+    answer = city.post(reverse("notices:notice_delete", args=[issued.pk]), follow=True)
+    assert "Only a draft can be deleted" in answer.content.decode()
+    assert Notice.objects.filter(pk=issued.pk).exists()
