@@ -66,3 +66,44 @@ def test_deadline_after_reads_the_override_table():
     deadline = workdays.deadline_after(issued, 1)
     assert deadline.date() == date(2027, 2, 15)
     assert timezone.localtime(deadline).hour == 23
+
+
+@pytest.fixture
+def people(db, settings):
+    from core.testing import build_test_tree, make_user
+
+    settings.EDUSEC_REQUIRE_2FA = False
+    root, unit_a, _unit_b, school = build_test_tree()
+    return {"officer": make_user("officer", root, ["security_officer"]), "netadmin": make_user("na", school, ["school_netadmin"])}
+
+
+def _client(user):
+    from django.test import Client
+
+    from core.testing import BACKEND
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user, backend=BACKEND)
+    return client
+
+
+def test_calendar_page_adds_an_override_and_refuses_a_useless_one(people):
+    client = _client(people["officer"])
+    assert client.get("/workdays/").status_code == 200
+    answer = client.post("/workdays/add/", {"date": "2027-02-08", "is_workday": "", "name": "春节"})
+    assert answer.status_code == 302
+    assert WorkdayOverride.objects.get(date=date(2027, 2, 8)).is_workday is False
+    useless = client.post("/workdays/add/", {"date": "2026-10-01", "is_workday": "", "name": "国庆"})
+    assert useless.status_code == 200 and "already says the same" in useless.content.decode()
+    assert _client(people["netadmin"]).get("/workdays/").status_code == 403
+
+
+def test_calendar_api(people):
+    from rest_framework.test import APIClient
+
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.force_authenticate(people["officer"])
+    created = api.post("/api/core/workdays/", {"date": "2027-02-06", "is_workday": True, "name": "春节调休"}, format="json")
+    assert created.status_code == 201, created.content
+    assert api.post("/api/core/workdays/", {"date": "2026-10-10", "is_workday": True}, format="json").status_code == 400
+    assert workdays.is_workday(date(2027, 2, 6), workdays.load_overrides(date(2027, 1, 1), date(2027, 12, 31)))
