@@ -7,7 +7,7 @@ class NoticesConfig(AppConfig):
     verbose_name = _("Notices and rectification")
 
     def ready(self):
-        from . import registrations, tasks  # noqa: F401
+        from . import demo, registrations, tasks  # noqa: F401
         from .notify import register_event_types
 
         register_event_types()

@@ -36,6 +36,7 @@ class NoticeOrigin(models.TextChoices):
 
 
 class RectificationState(models.TextChoices):
+    DRAFT = "draft", _("Not issued yet")
     RECEIVED = "received", _("Received")
     IN_PROGRESS = "in_progress", _("In progress")
     SUBMITTED = "submitted", _("Submitted")
@@ -141,7 +142,7 @@ class Rectification(UnitOwned):
 
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="rectifications", verbose_name=_("notice"))
     state = models.CharField(
-        _("state"), max_length=12, choices=RectificationState.choices, default=RectificationState.RECEIVED
+        _("state"), max_length=12, choices=RectificationState.choices, default=RectificationState.DRAFT
     )
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
@@ -180,6 +181,14 @@ class Rectification(UnitOwned):
 
     def __str__(self):
         return f"{self.notice} — {self.unit}"
+
+    @staticmethod
+    def restrict_for_user(queryset, user, action):
+        """A draft's rectifications exist for the issuer only: the recipient sees nothing until the notice is issued."""
+        from core.scoping import user_scope_path
+
+        path = user_scope_path(user) or ""
+        return queryset.filter(~models.Q(notice__state=NoticeState.DRAFT) | models.Q(notice__unit__path__startswith=path))
 
     def get_absolute_url(self):
         return reverse("notices:rectification", args=[self.pk])

@@ -11,6 +11,7 @@ from .models import DeadlinePolicy, Notice, Rectification
 
 NOTICE_STATE_COLOURS = {"draft": "secondary", "issued": "blue", "closed": "green", "withdrawn": "dark"}
 RECTIFICATION_STATE_COLOURS = {
+    "draft": "secondary",
     "received": "azure",
     "in_progress": "blue",
     "submitted": "purple",

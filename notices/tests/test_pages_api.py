@@ -220,3 +220,18 @@ def test_a_draft_cannot_be_deleted_once_issued(people, issued):
     answer = city.post(reverse("notices:notice_delete", args=[issued.pk]), follow=True)
     assert "Only a draft can be deleted" in answer.content.decode()
     assert Notice.objects.filter(pk=issued.pk).exists()
+
+
+def test_a_drafts_recipients_see_nothing_until_it_is_issued(people, region, findings):
+    (notice,) = workflow.draft_from_findings(
+        people["city_sec"], region["city"], [findings["a1"]], workflow.DraftInput(title="t", body="b"), one_per_unit=True
+    )
+    r = notice.rectifications.get()
+    assert r.state == RectificationState.DRAFT
+    school = client_for(people["netadmin_a"])
+    assert school.get(r.get_absolute_url()).status_code == 404
+    assert api_for(people["netadmin_a"]).get("/api/notices/rectifications/").json()["count"] == 0
+    assert client_for(people["a_sec"]).get(r.get_absolute_url()).status_code == 404  # the district is not the issuer
+    assert client_for(people["city_sec"]).get(r.get_absolute_url()).status_code == 200
+    workflow.issue(notice, people["city_sec"])
+    assert school.get(r.get_absolute_url()).status_code == 200
