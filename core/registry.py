@@ -63,6 +63,9 @@ class ModelConfig:
     # app knowing it, e.g. notices drafts a notice from selected findings): see ``ExtraAction``.
     list_actions: list = field(default_factory=list)
     object_actions: list = field(default_factory=list)
+    # Panels other apps add to the detail page: callables (request, obj) -> HTML or None (e.g. the notices timeline of
+    # a finding or a unit).
+    detail_panels: list = field(default_factory=list)
 
     @property
     def app_label(self) -> str:

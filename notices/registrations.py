@@ -4,12 +4,13 @@ from django.utils.translation import gettext_lazy as _
 
 from core.registry import ExtraAction, MenuGroup, ModelConfig, register, register_menu_item, registry
 from findings.models import OPEN_STATUSES, Finding, ImportState, ScanImport
+from orgs.models import Unit
 
 from . import filtersets, forms, tables
 from .api import serializers
 from .api.views import NoticeViewSet, RectificationViewSet
 from .models import DeadlinePolicy, Notice, Rectification
-from .views import notice_detail_context, rectification_detail_context
+from .views import finding_timeline_panel, notice_detail_context, rectification_detail_context, unit_timeline_panel
 
 ISSUERS = "view add change delete issue"
 REVIEWERS = "view change review"
@@ -118,3 +119,7 @@ registry.get(ScanImport).object_actions.append(
         applies=lambda scan_import: scan_import.state == ImportState.DONE and scan_import.new + scan_import.updated > 0,
     )
 )
+
+# The loop on the finding's and the unit's pages.
+registry.get(Finding).detail_panels.append(finding_timeline_panel)
+registry.get(Unit).detail_panels.append(unit_timeline_panel)

@@ -522,3 +522,33 @@ def notice_urlpatterns():
         ],
     ]
 
+
+
+# ---- the notices timeline on other objects' pages ------------------------------------------------------------------
+
+
+def _timeline(request, events, show_unit=False):
+    from django.template.loader import render_to_string
+
+    events = list(events.select_related("rectification__notice", "unit", "actor")[:30])
+    if not events:
+        return None
+    return render_to_string(
+        "notices/partials/timeline_panel.html", {"events": events, "show_unit": show_unit}, request=request
+    )
+
+
+def finding_timeline_panel(request, finding):
+    """The steps of the notices that listed this finding, as far as the user may see them."""
+    from .models import RectificationEvent
+
+    visible = Rectification.objects.restrict(request.user, "view")
+    return _timeline(request, RectificationEvent.objects.filter(rectification__in=visible, findings=finding))
+
+
+def unit_timeline_panel(request, unit):
+    """The latest notice steps of this unit's own rectifications."""
+    from .models import RectificationEvent
+
+    visible = Rectification.objects.restrict(request.user, "view").filter(unit=unit)
+    return _timeline(request, RectificationEvent.objects.filter(rectification__in=visible), show_unit=False)

@@ -174,10 +174,14 @@ class DraftInput:
 
 
 def _location(finding: Finding) -> str:
+    """Where the problem is, as the annex prints it: the URL, host or address, else the asset it belongs to."""
     if finding.url:
         return finding.url[:300]
     where = finding.host or finding.ip
-    return f"{where}:{finding.port}" if where and finding.port else where
+    if where:
+        return f"{where}:{finding.port}" if finding.port else where
+    asset = finding.system or finding.website or finding.domain
+    return str(asset)[:300] if asset is not None else ""
 
 
 def _item(rectification, finding) -> RectificationItem:

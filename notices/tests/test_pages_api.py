@@ -235,3 +235,16 @@ def test_a_drafts_recipients_see_nothing_until_it_is_issued(people, region, find
     assert client_for(people["city_sec"]).get(r.get_absolute_url()).status_code == 200
     workflow.issue(notice, people["city_sec"])
     assert school.get(r.get_absolute_url()).status_code == 200
+
+
+def test_the_loop_shows_on_the_findings_and_the_units_pages(people, region, issued, findings):
+    r = rect_of(issued, region["school_a"])
+    workflow.acknowledge(r, people["netadmin_a"])
+    finding_page = client_for(people["netadmin_a"]).get(findings["a1"].get_absolute_url()).content.decode()
+    assert 'data-testid="notices-timeline"' in finding_page and issued.number in finding_page
+    unit_page = client_for(people["city_sec"]).get(region["school_a"].get_absolute_url()).content.decode()
+    assert 'data-testid="notices-timeline"' in unit_page and "Acknowledged" in unit_page
+    # School B (a recipient of the same notice) sees its own step only, never school A's acknowledgement.
+    other = client_for(people["netadmin_b"]).get(region["school_b"].get_absolute_url()).content.decode()
+    assert "Notice received" in other and "Acknowledged" not in other
+    assert client_for(people["netadmin_b"]).get(findings["a1"].get_absolute_url()).status_code == 404
