@@ -248,3 +248,38 @@ def test_the_loop_shows_on_the_findings_and_the_units_pages(people, region, issu
     other = client_for(people["netadmin_b"]).get(region["school_b"].get_absolute_url()).content.decode()
     assert "Notice received" in other and "Acknowledged" not in other
     assert client_for(people["netadmin_b"]).get(findings["a1"].get_absolute_url()).status_code == 404
+
+
+def test_a_higher_authoritys_notice_is_forwarded_down_with_one_action(people, region):
+    from datetime import date
+
+    from findings.imports import run_import
+    from findings.models import ScanImport
+    from findings.tests.test_generic_upstream import UPSTREAM_HEADER, upstream_row, xlsx_bytes
+
+    data = xlsx_bytes(
+        [
+            UPSTREAM_HEADER,
+            upstream_row(**{"单位*": "2132990001", "URL/IP*": "https://www.a.school.example/admin", "整改期限*": date(2027, 3, 31)}),
+            upstream_row(**{"单位*": "2132990003", "URL/IP*": "https://www.b.school.example/", "问题*": "网站存在暗链"}),
+        ],
+        title="上级通报",
+    )
+    scan_import = ScanImport.objects.create(unit=region["city"], file_name="省厅通报.xlsx", created_by=people["city_sec"])
+    run_import(scan_import, io.BytesIO(data))
+    scan_import.refresh_from_db()
+    assert scan_import.state == "done", scan_import.error_en
+    city = client_for(people["city_sec"])
+    page = city.get(scan_import.get_absolute_url()).content.decode()
+    assert f'{reverse("notices:notice_draft")}?import={scan_import.pk}' in page
+    form = city.get(reverse("notices:notice_draft"), {"import": scan_import.pk})
+    assert "甲区第一小学" in form.content.decode() and "乙区实验小学" in form.content.decode()
+    answer = city.post(
+        reverse("notices:notice_draft"),
+        {"import": scan_import.pk, "issuer": region["city"].pk, "mode": "per_unit", "kind": "bulletin",
+         "title": "转发：{unit}", "body": "转发省厅通报，请整改。", "_draft": "1"},
+    )  # fmt: skip
+    assert answer.status_code == 302
+    drafts = Notice.objects.filter(origin="upstream")
+    assert drafts.count() == 2
+    assert {r.unit.code for n in drafts for r in n.rectifications.all()} == {"2132990001", "2132990003"}
