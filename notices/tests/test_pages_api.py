@@ -283,3 +283,46 @@ def test_a_higher_authoritys_notice_is_forwarded_down_with_one_action(people, re
     drafts = Notice.objects.filter(origin="upstream")
     assert drafts.count() == 2
     assert {r.unit.code for n in drafts for r in n.rectifications.all()} == {"2132990001", "2132990003"}
+
+
+def test_a_notice_written_by_hand_with_recipients(people, region):
+    city = client_for(people["city_sec"])
+    assert city.get(reverse("notices:notice_add")).status_code == 200
+    answer = city.post(
+        reverse("notices:notice_add"),
+        {"unit": region["city"].pk, "kind": "bulletin", "title": "重保期间资产清查", "body": "请开展资产清查。",
+         "severity": "medium", "recipients": [region["a"].pk, region["b"].pk]},
+    )  # fmt: skip
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    notice = Notice.objects.get(title="重保期间资产清查")
+    assert sorted(r.unit_id for r in notice.rectifications.all()) == sorted([region["a"].pk, region["b"].pk])
+    bad = city.post(
+        reverse("notices:notice_edit", args=[notice.pk]),
+        {"unit": region["a"].pk, "kind": "bulletin", "title": "x", "body": "y", "severity": "medium",
+         "recipients": [region["b"].pk]},
+    )  # fmt: skip
+    assert bad.status_code == 200 and "is not below" in bad.content.decode()
+    workflow.issue(notice, people["city_sec"])
+    refused = city.post(
+        reverse("notices:notice_edit", args=[notice.pk]),
+        {"unit": region["city"].pk, "kind": "bulletin", "title": "改标题", "body": "y", "severity": "medium"},
+    )
+    assert refused.status_code == 200 and "Only a draft can be changed" in refused.content.decode()
+    assert Notice.objects.get(pk=notice.pk).title == "重保期间资产清查"
+
+
+def test_deadline_policy_pattern_is_checked(people, region):
+    city = client_for(people["city_sec"])
+    bad = city.post(
+        reverse("notices:deadlinepolicy_add"),
+        {"unit": region["city"].pk, "number_pattern": "{issuer}〔{year}〕号", "critical_days": 1, "high_days": 3,
+         "medium_days": 7, "low_days": 15, "info_days": 15, "reminder_days": 1},
+    )  # fmt: skip
+    assert bad.status_code == 200 and "must contain {n}" in bad.content.decode()
+    good = city.post(
+        reverse("notices:deadlinepolicy_add"),
+        {"unit": region["city"].pk, "number_pattern": "测教信〔{year}〕{n}号", "critical_days": 1, "high_days": 2,
+         "medium_days": 5, "low_days": 10, "info_days": 10, "reminder_days": 1},
+    )  # fmt: skip
+    assert good.status_code == 302
+    assert workflow.policy_for(region["school_a"]).high_days == 2  # inherited down the tree
