@@ -247,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "MLPSLevelEnum": "assets.models.ledger.MLPS_LEVEL_CHOICES",
         "MLPSStateEnum": "assets.mlps.STATES",
         "DataLevelEnum": "assets.mlps.DATA_LEVELS",
+        "NoticeKindEnum": "notices.models.NoticeKind",
     },
 }
 
@@ -264,13 +265,35 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# E-mail (a notification channel, core/channels): Django's e-mail backends, SMTP settings from the environment.
 EMAIL_BACKEND = env("EDUSEC_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EDUSEC_SMTP_HOST", "localhost")
 EMAIL_PORT = env_int("EDUSEC_SMTP_PORT", 25)
 EMAIL_HOST_USER = env("EDUSEC_SMTP_USER")
 EMAIL_HOST_PASSWORD = env("EDUSEC_SMTP_PASSWORD")
-EMAIL_USE_TLS = env_bool("EDUSEC_SMTP_TLS", False)
+EMAIL_USE_SSL = env_bool("EDUSEC_SMTP_SSL", False)  # implicit TLS (port 465)
+EMAIL_USE_TLS = env_bool("EDUSEC_SMTP_TLS", False) and not EMAIL_USE_SSL  # STARTTLS; Django refuses both at once
+EMAIL_TIMEOUT = env_int("EDUSEC_SMTP_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env("EDUSEC_MAIL_FROM", "edusec@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EDUSEC_MAIL_SUBJECT_PREFIX = env("EDUSEC_MAIL_SUBJECT_PREFIX", "[EduSec] ")
+
+# Notification channels (core/channels, docs/channels.md). The package is also a small app of its own (label
+# "core_channels"): it registers its pages, tasks and template tags at start-up; its models live in core/models.py.
+INSTALLED_APPS += ["core.channels.apps.ChannelsConfig"]
+EDUSEC_CHANNEL_MAX_ATTEMPTS = max(1, env_int("EDUSEC_CHANNEL_MAX_ATTEMPTS", 5))  # first try included
+EDUSEC_CHANNEL_BACKOFF_SECONDS = float(env("EDUSEC_CHANNEL_BACKOFF_SECONDS", "30"))  # 30 s, 60 s, 120 s, …
+EDUSEC_CHANNEL_BACKOFF_MAX_SECONDS = float(env("EDUSEC_CHANNEL_BACKOFF_MAX_SECONDS", "3600"))
+EDUSEC_CHANNEL_TIMEOUT = float(env("EDUSEC_CHANNEL_TIMEOUT", "10"))  # seconds per HTTP request to a robot/webhook
+EDUSEC_CHANNEL_PROXY = env("EDUSEC_CHANNEL_PROXY")  # e.g. http://proxy.internal:3128; empty: connect directly
+# Robots and webhooks on public addresses are contacted only when allowed: never in the demo or the tests.
+EDUSEC_CHANNEL_ALLOW_PUBLIC = env_bool("EDUSEC_CHANNEL_ALLOW_PUBLIC", not EDUSEC_DEMO)
+# Absolute address of this installation, for links in e-mails and robot messages; empty: http://EDUSEC_HOST:EDUSEC_PORT
+EDUSEC_SITE_URL = env("EDUSEC_SITE_URL").rstrip("/")
+# One name per channel choice set in the API schema (event types are registered by the apps at start-up).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {"ChannelKindEnum": "core.models.ChannelKind", "EventTypeEnum": "core.channels.events.event_choices"}
+)
 
 EDUSEC_AUDIT_RETENTION_DAYS = env_int("EDUSEC_AUDIT_RETENTION_DAYS", 365)
 EDUSEC_MAX_UPLOAD_MB = env_int("EDUSEC_MAX_UPLOAD_MB", 20)
@@ -300,6 +323,10 @@ EDUSEC_MONITOR_PORT_MAP = env("EDUSEC_MONITOR_PORT_MAP", "80:18080,443:18443" if
 EDUSEC_MONITOR_CA_FILE = env("EDUSEC_MONITOR_CA_FILE", str(DATA_DIR / "simfarm" / "ca.pem") if EDUSEC_DEMO else "")
 EDUSEC_MONITOR_CONCURRENCY = env_int("EDUSEC_MONITOR_CONCURRENCY", 100)
 EDUSEC_MONITOR_BATCH = env_int("EDUSEC_MONITOR_BATCH", 500)
+# Processes that analyse changed pages for `edusec monitor` (0: in the monitor's own process); one per core by default.
+EDUSEC_MONITOR_ANALYSIS_WORKERS = env_int("EDUSEC_MONITOR_ANALYSIS_WORKERS", os.cpu_count() or 1)
+# Extra fetches of a content check's page to detect cloaking (spider, mobile, referer); empty: the page only.
+EDUSEC_MONITOR_CLOAKING_VARIANTS = env("EDUSEC_MONITOR_CLOAKING_VARIANTS", "spider,mobile,referer")
 EDUSEC_MONITOR_STALE_DAYS = env_int("EDUSEC_MONITOR_STALE_DAYS", 180)  # a page unchanged this long is a stale site
 EDUSEC_MONITOR_EVENT_DAYS = env_int("EDUSEC_MONITOR_EVENT_DAYS", 365)  # monitoring events kept
 EDUSEC_MONITOR_SNAPSHOT_DAYS = env_int("EDUSEC_MONITOR_SNAPSHOT_DAYS", 90)  # stored page copies kept

@@ -30,6 +30,7 @@ class RectificationFilterSet(BaseFilterSet):
     overdue = YesNoFilter(method="filter_overdue", label=_("overdue"))
     open = YesNoFilter(method="filter_open", label=_("still open"))
     notice = django_filters.ModelChoiceFilter(queryset=Notice.objects.all(), label=_("notice"))
+    was_overdue = YesNoFilter(label=_("ran over the deadline"))
 
     class Meta:
         model = Rectification

@@ -46,6 +46,7 @@ def notice_detail_context(request, notice, **bound) -> dict:
         .prefetch_related("items")
         .order_by("unit__path")
     )
+    annex = [(r, item) for r in rectifications for item in r.items.all()]
     counts = Counter(r.state for r in rectifications)
     for r in rectifications:
         r.colour = RECTIFICATION_STATE_COLOURS.get(r.state, "secondary")
@@ -60,6 +61,7 @@ def notice_detail_context(request, notice, **bound) -> dict:
             if counts.get(code)
         ],
         "overdue_count": len(overdue),
+        "annex": annex,
         "notice_state_colour": NOTICE_STATE_COLOURS.get(notice.state, "secondary"),
         "can_issue": can_issue and notice.state == NoticeState.DRAFT,
         "can_withdraw": can_issue and notice.state == NoticeState.ISSUED,

@@ -11,7 +11,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -110,6 +110,7 @@ class ObjectListView(ConfigView):
         RequestConfig(request, paginate={"per_page": per_page}).configure(table)
 
         list_actions = actions_for(request.user, self.config.list_actions)
+        can_bulk_edit = self.can("change") and self.config.form is not None
         query = request.GET.copy()
         for key in ("page", "export"):
             query.pop(key, None)
@@ -124,7 +125,8 @@ class ObjectListView(ConfigView):
             querystring=query.urlencode(),
             export_csv_url=f"?{urlencode({**query.dict(), 'export': 'csv'})}",
             export_xlsx_url=f"?{urlencode({**query.dict(), 'export': 'xlsx'})}",
-            can_bulk=self.can("change") or self.can("delete") or bool(list_actions),
+            can_bulk=can_bulk_edit or self.can("delete") or bool(list_actions),
+            can_bulk_edit=can_bulk_edit,
             list_actions=list_actions,
         )
         template = (
@@ -221,6 +223,8 @@ class ObjectEditView(ConfigView):
 
     def dispatch(self, request, *args, **kwargs):
         self.action = "change" if "pk" in kwargs else "add"
+        if self.config.form is None:  # changed only through its own steps (e.g. a rectification)
+            raise Http404
         return super().dispatch(request, *args, **kwargs)
 
     def get_object(self, pk):

@@ -326,3 +326,12 @@ def test_deadline_policy_pattern_is_checked(people, region):
     )  # fmt: skip
     assert good.status_code == 302
     assert workflow.policy_for(region["school_a"]).high_days == 2  # inherited down the tree
+
+
+def test_rectifications_have_no_generic_edit(people, region, issued):
+    r = rect_of(issued, region["school_a"])
+    school = client_for(people["netadmin_a"])
+    assert school.get(reverse("notices:rectification_edit", args=[r.pk])).status_code == 404
+    assert school.get(reverse("notices:rectification_add")).status_code in (403, 404)
+    listing = school.get(reverse("notices:rectification_list")).content.decode()
+    assert reverse("notices:rectification_bulk_edit") not in listing
