@@ -290,6 +290,8 @@ EDUSEC_CHANNEL_PROXY = env("EDUSEC_CHANNEL_PROXY")  # e.g. http://proxy.internal
 EDUSEC_CHANNEL_ALLOW_PUBLIC = env_bool("EDUSEC_CHANNEL_ALLOW_PUBLIC", not EDUSEC_DEMO)
 # Absolute address of this installation, for links in e-mails and robot messages; empty: http://EDUSEC_HOST:EDUSEC_PORT
 EDUSEC_SITE_URL = env("EDUSEC_SITE_URL").rstrip("/")
+# Port of the demo's local stand-in for the robots (started by `edusec run` in demo mode; core/channels/services.py).
+EDUSEC_DEMO_RECEIVER_PORT = env_int("EDUSEC_DEMO_RECEIVER_PORT", 18090)
 # One name per channel choice set in the API schema (event types are registered by the apps at start-up).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {"ChannelKindEnum": "core.models.ChannelKind", "EventTypeEnum": "core.channels.events.event_choices"}

@@ -11,7 +11,7 @@ class ChannelsConfig(AppConfig):
     verbose_name = _("Notification channels")
 
     def ready(self):
-        from . import registrations, tasks  # noqa: F401
+        from . import demo, registrations, services, tasks  # noqa: F401
         from .events import TEST_EVENT, register_event_type
 
         register_event_type(TEST_EVENT, _("Test message"), subscribable=False)

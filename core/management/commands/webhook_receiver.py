@@ -5,14 +5,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.channels.demo import DEMO_SECRETS
 from core.channels.receiver import KINDS, WebhookReceiver
-
-DEMO_SECRETS = {
-    "wecom": "",
-    "dingtalk": "SECdemo-dingtalk-secret-0001",
-    "feishu": "demo-feishu-secret-0001",
-    "webhook": "demo-webhook-secret-0001",
-}
 
 
 class Command(BaseCommand):
