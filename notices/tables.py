@@ -41,13 +41,29 @@ def rectification_state_badge(record):
 
 class NoticeTable(BaseTable):
     number = tables.Column(linkify=True)
+    progress = tables.Column(empty_values=(), orderable=False, verbose_name=_("progress"))
     title = tables.Column(linkify=True)
     unit = tables.Column(linkify=True, verbose_name=_("issuing unit"))
 
     class Meta(BaseTable.Meta):
         model = Notice
-        fields = ("select", "number", "title", "unit", "kind", "severity", "state", "deadline", "issued_at", "origin")
-        default_columns = ("number", "title", "unit", "severity", "state", "deadline", "issued_at")
+        fields = (
+            "select", "number", "title", "unit", "kind", "severity", "state", "progress", "deadline", "issued_at",
+            "origin",
+        )  # fmt: skip
+        default_columns = ("number", "title", "unit", "severity", "state", "progress", "deadline", "issued_at")
+
+    def render_progress(self, record):
+        """Closed of all recipients, and how many are overdue now."""
+        rectifications = [r for r in record.rectifications.all() if r.state != "withdrawn"]
+        if not rectifications:
+            return "—"
+        closed = sum(1 for r in rectifications if r.state == "closed")
+        overdue = sum(1 for r in rectifications if r.is_overdue)
+        text = format_html('<span title="{}">{}/{}</span>', _("closed of all recipients"), closed, len(rectifications))
+        if overdue:
+            text += format_html(' <span class="badge bg-red text-red-fg">{} {}</span>', _("Overdue"), overdue)
+        return text
 
     def render_severity(self, record):
         return severity_badge(record)

@@ -31,8 +31,9 @@ class NoticeSerializer(ScopedModelSerializer):
         ]  # fmt: skip
 
     def get_recipients(self, obj) -> list[dict]:
+        """Per recipient unit: its rectification, state, deadline and whether it is overdue (the notice's progress)."""
         return [
-            {"rectification": r.pk, "unit": r.unit_id, "state": r.state, "deadline": r.deadline}
+            {"rectification": r.pk, "unit": r.unit_id, "state": r.state, "deadline": r.deadline, "overdue": r.is_overdue}
             for r in obj.rectifications.all()
         ]
 
@@ -151,3 +152,14 @@ class ReturnSerializer(serializers.Serializer):
 
 class DeadlineSerializer(serializers.Serializer):
     deadline = serializers.DateTimeField()
+
+
+class RateSerializer(serializers.Serializer):
+    unit = serializers.IntegerField(source="unit.pk")
+    unit_name = serializers.CharField(source="unit.name")
+    total = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    overdue = serializers.IntegerField(help_text="Overdue now")
+    ever_overdue = serializers.IntegerField(help_text="Ran over the deadline at some time (for the annual assessment)")
+    on_time_rate = serializers.FloatField(allow_null=True)
+    closure_rate = serializers.FloatField(allow_null=True)

@@ -146,6 +146,29 @@ class RectificationViewSet(RestrictedModelViewSet):
             step(rectification, self.request.user)
         return self._answer(rectification)
 
+    @extend_schema(
+        summary="On-time and closure rates per recipient unit in the caller's subtree, for one year",
+        parameters=[OpenApiParameter("year", int, description="Year of the notices; default: this year")],
+        responses=s.RateSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], permission_classes=[IsAuthenticated])
+    def rates(self, request):
+        from django.utils import timezone
+
+        from ..models import RectificationState
+        from ..views import rates_by_unit
+
+        year = request.query_params.get("year", "")
+        if year and not year.isdigit():
+            raise exceptions.ValidationError({"year": ["A year such as 2026."]})
+        rows = (
+            Rectification.objects.restrict(request.user, "view")
+            .filter(notice__year=int(year) if year else timezone.localdate().year)
+            .exclude(state=RectificationState.WITHDRAWN)
+            .select_related("unit")
+        )
+        return Response(s.RateSerializer(rates_by_unit(rows, timezone.now()), many=True).data)
+
     @extend_schema(summary="Acknowledge receipt (recipient)", request=None, responses=s.RectificationSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def acknowledge(self, request, pk=None):

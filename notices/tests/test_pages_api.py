@@ -335,3 +335,22 @@ def test_rectifications_have_no_generic_edit(people, region, issued):
     assert school.get(reverse("notices:rectification_add")).status_code in (403, 404)
     listing = school.get(reverse("notices:rectification_list")).content.decode()
     assert reverse("notices:rectification_bulk_edit") not in listing
+
+
+def test_progress_and_rates_through_the_api(people, region, issued):
+    late = rect_of(issued, region["school_b"])
+    Rectification.objects.filter(pk=late.pk).update(deadline=issued.issued_at)
+    city = api_for(people["city_sec"])
+    recipients = city.get(f"/api/notices/notices/{issued.pk}/").json()["recipients"]
+    assert {r["unit"]: r["overdue"] for r in recipients} == {region["school_a"].pk: False, region["school_b"].pk: True}
+    rates = city.get("/api/notices/rectifications/rates/").json()
+    by_unit = {row["unit"]: row for row in rates}
+    assert by_unit[region["school_b"].pk]["overdue"] == 1 and by_unit[region["school_b"].pk]["on_time_rate"] == 0.0
+    assert by_unit[region["school_a"].pk]["on_time_rate"] is None  # not due, not closed: not measured yet
+    assert city.get("/api/notices/rectifications/rates/?year=abc").status_code == 400
+    # District B sees only its own school's row.
+    assert [row["unit"] for row in api_for(people["b_sec"]).get("/api/notices/rectifications/rates/").json()] == [
+        region["school_b"].pk
+    ]
+    listing = client_for(people["city_sec"]).get(reverse("notices:notice_list")).content.decode()
+    assert "0/2" in listing
