@@ -50,7 +50,9 @@ def add_workdays(start: date, count: int, overrides: Mapping[date, bool] | None 
         else:
             off_in_a_row += 1
             if off_in_a_row > MAX_DAYS_OFF_IN_A_ROW:
-                raise ValueError(f"more than {MAX_DAYS_OFF_IN_A_ROW} days off in a row after {start}: check the overrides")
+                raise ValueError(
+                    f"more than {MAX_DAYS_OFF_IN_A_ROW} days off in a row after {start}: check the overrides"
+                )
     return day
 
 

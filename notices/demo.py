@@ -4,19 +4,15 @@ Every state of the loop is on show, each reached through ``notices.workflow`` ex
 demo accounts of the city (``city_security``), of 东湖区 (``dh_security``) and of the demo school
 (``school_netadmin``, ``school_cio``):
 
-=====================================  ======================  ==========================================================
-notice                                 issuer → recipients     state of each rectification
-=====================================  ======================  ==========================================================
-全市学校网站高危漏洞整改通知           city → three schools     demo school closed (销号); one school overdue and escalated
-                                                               to its district; one with an extended deadline, received
-东湖区弱口令整改通知                   东湖区 → demo school     closed, so the notice is closed too
-暴露面整改通知                         city → demo school       in progress (acknowledged, assigned to the CIO)
-数据库端口暴露整改通知                 东湖区 → demo school     submitted for review
-网站安全隐患复核                       city → demo school       under review
-TLS 配置整改通知                       city → demo school       returned with reasons
-重保期间资产清查通知                   city → two districts     withdrawn (sent by mistake)
-(draft) 西山区隐患整改通知             city → 西山区 schools    draft, not yet issued
-=====================================  ======================  ==========================================================
+- 全市学校网站高危漏洞整改通知 (city → three schools): the demo school's is closed (销号); one school is overdue and
+  escalated to its district; one has an extended deadline and is received.
+- 东湖区弱口令整改通知 (东湖区 → demo school): closed, so the notice is closed too.
+- 暴露面整改通知 (city → demo school): in progress (acknowledged, assigned to the CIO).
+- 数据库端口暴露整改通知 (东湖区 → demo school): submitted for review.
+- 网站安全隐患复核 (city → demo school): under review.
+- TLS 配置整改通知 (city → demo school): returned with reasons.
+- 重保期间资产清查通知 (city → two districts): withdrawn (sent by mistake).
+- a draft per school of 西山区, not yet issued.
 
 Notices are issued on days in the past (their numbers and deadlines follow from those days); the recipients' steps
 are then moved back in time between the day of issue and yesterday, so timelines read as they would have happened.
@@ -65,8 +61,12 @@ def _draft(user, issuer, findings, title, body, **extra):
 
 def _report(rectification, user, text="已按通报要求完成整改，并组织复查。"):
     actions = {item.pk: f"已处置：{item.title[:40]}；复查未再发现。" for item in rectification.items.all()}
-    workflow.save_report(rectification, user, report=text, responsible="网络管理员", contact="0599-80000000", actions=actions)
-    workflow.add_evidence(rectification, user, SimpleUploadedFile("整改后截图.png", PNG), item=rectification.items.first())
+    workflow.save_report(
+        rectification, user, report=text, responsible="网络管理员", contact="0599-80000000", actions=actions
+    )
+    workflow.add_evidence(
+        rectification, user, SimpleUploadedFile("整改后截图.png", PNG), item=rectification.items.first()
+    )
 
 
 def _backdate(rectification, start, end):
@@ -121,7 +121,9 @@ def load() -> dict | None:
     others = list(
         Unit.objects.filter(path__startswith=city.path, unit_type="school")
         .exclude(pk=school.pk)
-        .filter(pk__in=Finding.objects.filter(status__in=OPEN_STATUSES, severity__in=("critical", "high")).values("unit"))
+        .filter(
+            pk__in=Finding.objects.filter(status__in=OPEN_STATUSES, severity__in=("critical", "high")).values("unit")
+        )
         .order_by("path")[:2]
     )
     counts = {"notices": 0, "rectifications": 0}
@@ -154,7 +156,9 @@ def load() -> dict | None:
         # 2. 东湖区 → demo school: closed, so the notice closes.
         weak = take(school, 1)
         if weak:
-            notice = _draft(dh_sec, district, weak, "关于东湖区学校弱口令整改的通知", "请立即修改弱口令并启用登录失败处理。")
+            notice = _draft(
+                dh_sec, district, weak, "关于东湖区学校弱口令整改的通知", "请立即修改弱口令并启用登录失败处理。"
+            )
             workflow.issue(notice, dh_sec, now=days_ago(40))
             r = notice.rectifications.get()
             _report(r, netadmin)
@@ -189,7 +193,9 @@ def load() -> dict | None:
                 if state == "under_review":
                     workflow.start_review(r, user)
                 elif state == "returned":
-                    workflow.return_(r, user, "佐证截图未体现TLS 1.0已关闭，请补充复测结果。", rejected=[r.items.get().pk])
+                    workflow.return_(
+                        r, user, "佐证截图未体现TLS 1.0已关闭，请补充复测结果。", rejected=[r.items.get().pk]
+                    )
             _backdate(r, days_ago(age), yesterday)
             counts["notices"] += 1
 
@@ -206,7 +212,12 @@ def load() -> dict | None:
             counts["notices"] += 1
 
         # 8. A draft for 西山区's schools, waiting to be issued.
-        xs = Unit.objects.filter(path__startswith=city.path, unit_type="district").exclude(pk=district.pk).order_by("path").first()
+        xs = (
+            Unit.objects.filter(path__startswith=city.path, unit_type="district")
+            .exclude(pk=district.pk)
+            .order_by("path")
+            .first()
+        )
         if xs is not None:
             pending = list(
                 Finding.objects.filter(

@@ -109,5 +109,9 @@ def render(obj, user, fmt: str) -> tuple[str, str, bytes]:
         if fmt == "notice-pdf":
             return _name(notice, ".pdf"), PDF, documents.notice_pdf(notice_document(notice, only=obj))
         if fmt == "receipt":
-            return _name(notice, f"-{obj.unit.name}-回执.docx"), DOCX, documents.rectification_docx(receipt_document(obj))
+            return (
+                _name(notice, f"-{obj.unit.name}-回执.docx"),
+                DOCX,
+                documents.rectification_docx(receipt_document(obj)),
+            )
     raise LookupError(fmt)

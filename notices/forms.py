@@ -26,7 +26,17 @@ class NoticeForm(ScopedModelForm):
 
     class Meta:
         model = Notice
-        fields = ["unit", "kind", "title", "body", "severity", "deadline", "required_evidence", "signer", "upstream_number"]
+        fields = [
+            "unit",
+            "kind",
+            "title",
+            "body",
+            "severity",
+            "deadline",
+            "required_evidence",
+            "signer",
+            "upstream_number",
+        ]
         widgets = {"deadline": DATETIME, "body": forms.Textarea(attrs={"rows": 10})}
 
     def __init__(self, *args, **kwargs):
@@ -43,13 +53,16 @@ class NoticeForm(ScopedModelForm):
         data = super().clean()
         if self.instance.pk and self.instance.state != NoticeState.DRAFT:
             raise forms.ValidationError(
-                _("Only a draft can be changed; this notice is %(state)s.") % {"state": self.instance.get_state_display()}
+                _("Only a draft can be changed; this notice is %(state)s.")
+                % {"state": self.instance.get_state_display()}
             )
         issuer = data.get("unit")
         if issuer is not None and not self.fields["recipients"].disabled:
             for unit in data.get("recipients") or []:
                 if unit.pk == issuer.pk or not unit.path.startswith(issuer.path):
-                    self.add_error("recipients", _("%(unit)s is not below %(issuer)s.") % {"unit": unit, "issuer": issuer})
+                    self.add_error(
+                        "recipients", _("%(unit)s is not below %(issuer)s.") % {"unit": unit, "issuer": issuer}
+                    )
         return data
 
     def _save_m2m(self):
@@ -63,7 +76,9 @@ class NoticeForm(ScopedModelForm):
         have = set(self.instance.rectifications.values_list("unit_id", flat=True))
         for pk, unit in wanted.items():
             if pk not in have:
-                Rectification.objects.create(unit=unit, notice=self.instance, created_by=self.user, updated_by=self.user)
+                Rectification.objects.create(
+                    unit=unit, notice=self.instance, created_by=self.user, updated_by=self.user
+                )
 
 
 class DeadlinePolicyForm(ScopedModelForm):
@@ -125,7 +140,9 @@ class DraftFromFindingsForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         help_text=_("Empty: computed from the severity in working days when the notice is issued."),
     )
-    required_evidence = forms.CharField(label=_("required evidence"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    required_evidence = forms.CharField(
+        label=_("required evidence"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     signer = forms.CharField(label=_("signed by"), max_length=100, required=False)
 
     def __init__(self, *args, user=None, **kwargs):
@@ -156,7 +173,9 @@ class AssignForm(forms.Form):
                 }
             )
             if contractors and not self.is_bound:
-                self.fields["contractor"].help_text = _("Contractor of the asset: %(names)s") % {"names": "、".join(contractors)}
+                self.fields["contractor"].help_text = _("Contractor of the asset: %(names)s") % {
+                    "names": "、".join(contractors)
+                }
                 self.fields["contractor"].initial = contractors[0]
 
 
@@ -213,7 +232,9 @@ class CloseForm(forms.Form):
         self.items = list(rectification.items.select_related("finding")) if rectification is not None else []
         for item in self.items:
             default = "verified" if item.reprobe.get("green") else "evidence"
-            self.fields[f"decision_{item.pk}"] = forms.ChoiceField(label=item.title, choices=self.CHOICES, initial=default)
+            self.fields[f"decision_{item.pk}"] = forms.ChoiceField(
+                label=item.title, choices=self.CHOICES, initial=default
+            )
 
     def item_fields(self):
         return [self[f"decision_{item.pk}"] for item in self.items]
@@ -225,7 +246,10 @@ class CloseForm(forms.Form):
 class ReturnForm(forms.Form):
     reason = forms.CharField(label=_("reason for return"), widget=forms.Textarea(attrs={"rows": 3}))
     rejected = forms.ModelMultipleChoiceField(
-        queryset=RectificationItem.objects.none(), required=False, label=_("not fixed"), widget=forms.CheckboxSelectMultiple
+        queryset=RectificationItem.objects.none(),
+        required=False,
+        label=_("not fixed"),
+        widget=forms.CheckboxSelectMultiple,
     )
 
     def __init__(self, *args, rectification=None, **kwargs):
@@ -235,4 +259,6 @@ class ReturnForm(forms.Form):
 
 
 class DeadlineForm(forms.Form):
-    deadline = forms.DateTimeField(label=_("new deadline"), widget=DATETIME, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+    deadline = forms.DateTimeField(
+        label=_("new deadline"), widget=DATETIME, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+    )

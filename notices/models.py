@@ -62,9 +62,7 @@ class DeadlinePolicy(UnitOwned):
     medium_days = models.PositiveSmallIntegerField(_("medium: working days"), default=7)
     low_days = models.PositiveSmallIntegerField(_("low: working days"), default=15)
     info_days = models.PositiveSmallIntegerField(_("info: working days"), default=15)
-    reminder_days = models.PositiveSmallIntegerField(
-        _("remind this many working days before the deadline"), default=1
-    )
+    reminder_days = models.PositiveSmallIntegerField(_("remind this many working days before the deadline"), default=1)
 
     class Meta:
         ordering = ["unit__path"]
@@ -105,7 +103,11 @@ class Notice(UnitOwned):
     upstream_number = models.CharField(_("higher authority's document number"), max_length=100, blank=True)
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("issued by"),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -118,7 +120,9 @@ class Notice(UnitOwned):
         permissions = [("issue_notice", "Can issue, withdraw and close notices")]
         constraints = [
             models.UniqueConstraint(
-                fields=["unit", "year", "sequence"], name="notices_number_unique", condition=models.Q(sequence__isnull=False)
+                fields=["unit", "year", "sequence"],
+                name="notices_number_unique",
+                condition=models.Q(sequence__isnull=False),
             )
         ]
 
@@ -140,14 +144,20 @@ class Notice(UnitOwned):
 class Rectification(UnitOwned):
     """One recipient unit's answer to a notice: its findings, its report and evidence, and the review."""
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="rectifications", verbose_name=_("notice"))
+    notice = models.ForeignKey(
+        Notice, on_delete=models.CASCADE, related_name="rectifications", verbose_name=_("notice")
+    )
     state = models.CharField(
         _("state"), max_length=12, choices=RectificationState.choices, default=RectificationState.DRAFT
     )
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("assigned to"),
     )
     contractor = models.CharField(_("contractor"), max_length=200, blank=True)
@@ -156,12 +166,20 @@ class Rectification(UnitOwned):
     contact = models.CharField(_("contact"), max_length=100, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("submitted by"),
     )
     rounds = models.PositiveSmallIntegerField(_("submissions"), default=0)
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("reviewer"),
     )
     return_reason = models.TextField(_("reason for return"), blank=True)
@@ -188,7 +206,9 @@ class Rectification(UnitOwned):
         from core.scoping import user_scope_path
 
         path = user_scope_path(user) or ""
-        return queryset.filter(~models.Q(notice__state=NoticeState.DRAFT) | models.Q(notice__unit__path__startswith=path))
+        return queryset.filter(
+            ~models.Q(notice__state=NoticeState.DRAFT) | models.Q(notice__unit__path__startswith=path)
+        )
 
     def get_absolute_url(self):
         return reverse("notices:rectification", args=[self.pk])
@@ -214,7 +234,11 @@ class RectificationItem(models.Model):
         Rectification, on_delete=models.CASCADE, related_name="items", verbose_name=_("rectification")
     )
     finding = models.ForeignKey(
-        Finding, null=True, blank=True, on_delete=models.SET_NULL, related_name="rectification_items",
+        Finding,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rectification_items",
         verbose_name=_("finding"),
     )
     # Copied when the notice is drafted, so that the notice still reads the same when the finding changes or goes.
@@ -267,7 +291,11 @@ class RectificationEvent(UnitOwned):
     kind = models.CharField(_("event"), max_length=12, choices=Kind.choices)
     at = models.DateTimeField(_("time"), default=timezone.now)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("by"),
     )
     message = models.TextField(_("message"), blank=True)

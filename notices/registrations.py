@@ -52,7 +52,17 @@ register(
         url_prefix="rectifications",
         select_related=("unit", "notice", "assignee"),
         prefetch_related=("items",),
-        export_fields=["id", "notice", "unit", "state", "deadline", "submitted_at", "closed_at", "rounds", "was_overdue"],
+        export_fields=[
+            "id",
+            "notice",
+            "unit",
+            "state",
+            "deadline",
+            "submitted_at",
+            "closed_at",
+            "rounds",
+            "was_overdue",
+        ],
         # "change" is the recipient's work (only in its own unit, see notices.workflow); "review" the issuer's.
         roles={
             "bureau_admin": REVIEWERS,
@@ -89,10 +99,18 @@ register(
 )
 
 register_menu_item(
-    MenuGroup.NOTICES, _("My rectifications"), "notices:rectification_mine", "notices.change_rectification", "ti-list-check"
+    MenuGroup.NOTICES,
+    _("My rectifications"),
+    "notices:rectification_mine",
+    "notices.change_rectification",
+    "ti-list-check",
 )
 register_menu_item(
-    MenuGroup.NOTICES, _("On-time and closure rates"), "notices:rectification_rates", "notices.review_rectification", "ti-chart-bar"
+    MenuGroup.NOTICES,
+    _("On-time and closure rates"),
+    "notices:rectification_rates",
+    "notices.review_rectification",
+    "ti-chart-bar",
 )
 
 # Drafting from findings: from the selection on the findings list, from one finding, from a higher authority's notice.

@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from core.attachments import attachments_of
 from core.registry import registry
 from core.views.generic import ConfigView, ObjectListView, ObjectView
 from findings.models import Finding, ScanImport
@@ -32,7 +31,7 @@ from .forms import (
 from .models import Notice, NoticeOrigin, NoticeState, Rectification, RectificationState
 from .tables import NOTICE_STATE_COLOURS, RECTIFICATION_STATE_COLOURS
 
-# ---- the notice's page -------------------------------------------------------------------------------------------------
+# ---- the notice's page -----------------------------------------------------------------------------------------------
 
 
 def notice_detail_context(request, notice, **bound) -> dict:
@@ -112,7 +111,7 @@ def rectification_detail_context(request, rectification, **bound) -> dict:
     return context
 
 
-# ---- actions -----------------------------------------------------------------------------------------------------------
+# ---- actions ---------------------------------------------------------------------------------------------------------
 
 
 class ActionView(ObjectView):
@@ -295,7 +294,7 @@ class DeadlineView(RectificationActionView):
         return _("The deadline was changed.")
 
 
-# ---- drafting from findings ----------------------------------------------------------------------------------------------
+# ---- drafting from findings ------------------------------------------------------------------------------------------
 
 
 class DraftFromFindingsView(ConfigView):
@@ -323,7 +322,10 @@ class DraftFromFindingsView(ConfigView):
         if scan_import is not None:
             initial |= {
                 "title": _("Forwarding: %(name)s") % {"name": scan_import.file_name},
-                "body": _("The higher authority's notice lists the following problems of your unit. Rectify them and report back before the deadline."),
+                "body": _(
+                    "The higher authority's notice lists the following problems of your unit. "
+                    "Rectify them and report back before the deadline."
+                ),
             }
         return self.render_page(DraftFromFindingsForm(user=request.user, initial=initial), findings, scan_import)
 
@@ -352,7 +354,9 @@ class DraftFromFindingsView(ConfigView):
         except (PermissionDenied, ValidationError) as exc:
             form.add_error(None, " ".join(getattr(exc, "messages", None) or [str(exc)]))
             return self.render_page(form, findings, scan_import)
-        messages.success(request, _("%(count)d draft notices were created: check them and issue.") % {"count": len(notices)})
+        messages.success(
+            request, _("%(count)d draft notices were created: check them and issue.") % {"count": len(notices)}
+        )
         if len(notices) == 1:
             return HttpResponseRedirect(notices[0].get_absolute_url())
         return HttpResponseRedirect(f"{reverse('notices:notice_list')}?{urlencode({'state': 'draft'})}")
@@ -374,7 +378,7 @@ class DraftFromFindingsView(ConfigView):
         )
 
 
-# ---- recipient: my rectifications; issuer: rates -----------------------------------------------------------------------
+# ---- recipient: my rectifications; issuer: rates ---------------------------------------------------------------------
 
 
 class MyRectificationsView(ObjectListView):
@@ -446,10 +450,14 @@ class RatesView(ConfigView):
             .select_related("unit")
         )
         rows = rates_by_unit(rectifications, timezone.now())
-        return render(request, self.template_name, self.base_context(rows=rows, year=year, model_name_plural=_("On-time and closure rates")))
+        return render(
+            request,
+            self.template_name,
+            self.base_context(rows=rows, year=year, model_name_plural=_("On-time and closure rates")),
+        )
 
 
-# ---- documents ---------------------------------------------------------------------------------------------------------
+# ---- documents -------------------------------------------------------------------------------------------------------
 
 
 class DocumentView(ConfigView):
@@ -525,8 +533,7 @@ def notice_urlpatterns():
     ]
 
 
-
-# ---- the notices timeline on other objects' pages ------------------------------------------------------------------
+# ---- the notices timeline on other objects' pages --------------------------------------------------------------------
 
 
 def _timeline(request, events, show_unit=False):

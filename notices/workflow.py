@@ -73,7 +73,9 @@ def _take_number(notice: Notice, now) -> None:
     counter.save(update_fields=["last"])
     issuer = notice.unit.short_name or notice.unit.name
     notice.year, notice.sequence = year, counter.last
-    notice.number = rules.format_number(policy_for(notice.unit).number_pattern, issuer=issuer, year=year, n=counter.last)
+    notice.number = rules.format_number(
+        policy_for(notice.unit).number_pattern, issuer=issuer, year=year, n=counter.last
+    )
 
 
 # ---- who may act -----------------------------------------------------------------------------------------------------
@@ -155,7 +157,7 @@ def _step(rectification: Rectification, step: str) -> None:
     rectification.state = rules.next_state(step, rectification.state)
 
 
-# ---- drafting ----------------------------------------------------------------------------------------------------------
+# ---- drafting --------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -206,20 +208,26 @@ def draft_from_findings(user, issuer: Unit, findings, data: DraftInput, *, one_p
     findings = list(findings)
     if not findings:
         raise ValidationError({"findings": _("Select at least one finding.")})
-    visible = set(Finding.objects.restrict(user, "view").filter(pk__in=[f.pk for f in findings]).values_list("pk", flat=True))
+    visible = set(
+        Finding.objects.restrict(user, "view").filter(pk__in=[f.pk for f in findings]).values_list("pk", flat=True)
+    )
     by_unit: dict[int, list[Finding]] = defaultdict(list)
     for finding in findings:
         if finding.pk not in visible:
             raise PermissionDenied(_("A selected finding belongs to a unit outside your own."))
         if finding.status not in OPEN_STATUSES:
             raise ValidationError(
-                {"findings": _("Finding #%(id)d is “%(status)s”: only open findings are notified.")
-                 % {"id": finding.pk, "status": finding.get_status_display()}}
+                {
+                    "findings": _("Finding #%(id)d is “%(status)s”: only open findings are notified.")
+                    % {"id": finding.pk, "status": finding.get_status_display()}
+                }
             )
         if not finding.unit.path.startswith(issuer.path):
             raise ValidationError(
-                {"findings": _("Finding #%(id)d belongs to %(unit)s, outside %(issuer)s.")
-                 % {"id": finding.pk, "unit": finding.unit, "issuer": issuer}}
+                {
+                    "findings": _("Finding #%(id)d belongs to %(unit)s, outside %(issuer)s.")
+                    % {"id": finding.pk, "unit": finding.unit, "issuer": issuer}
+                }
             )
         by_unit[finding.unit_id].append(finding)
     units = {u.pk: u for u in Unit.objects.filter(pk__in=by_unit)}
@@ -261,7 +269,9 @@ def set_recipients(notice: Notice, user, units) -> None:
     units = list(units)
     for unit in units:
         if not unit.path.startswith(notice.unit.path) or unit.pk == notice.unit_id:
-            raise ValidationError({"recipients": _("%(unit)s is not below %(issuer)s.") % {"unit": unit, "issuer": notice.unit}})
+            raise ValidationError(
+                {"recipients": _("%(unit)s is not below %(issuer)s.") % {"unit": unit, "issuer": notice.unit}}
+            )
     wanted = {u.pk for u in units}
     with transaction.atomic():
         notice.rectifications.exclude(unit_id__in=wanted).delete()
@@ -272,13 +282,17 @@ def set_recipients(notice: Notice, user, units) -> None:
 
 
 def _require_draft_editor(user, notice: Notice) -> None:
-    if not (user.has_perm("notices.change_notice") and Notice.objects.restrict(user, "change").filter(pk=notice.pk).exists()):
+    if not (
+        user.has_perm("notices.change_notice") and Notice.objects.restrict(user, "change").filter(pk=notice.pk).exists()
+    ):
         raise PermissionDenied(_("You may not change this notice."))
     if notice.state != NoticeState.DRAFT:
-        raise ValidationError(_("Only a draft can be changed; this notice is %(state)s.") % {"state": notice.get_state_display()})
+        raise ValidationError(
+            _("Only a draft can be changed; this notice is %(state)s.") % {"state": notice.get_state_display()}
+        )
 
 
-# ---- the notice's steps ------------------------------------------------------------------------------------------------
+# ---- the notice's steps ----------------------------------------------------------------------------------------------
 
 
 def issue(notice: Notice, user, *, now=None) -> Notice:
@@ -343,8 +357,13 @@ def withdraw(notice: Notice, user, reason: str) -> Notice:
             rectification.state = RectificationState.WITHDRAWN
             rectification.save(update_fields=["state", "updated_at"])
             _event(rectification, Kind.WITHDRAWN, user, reason)
-            tell("notices.withdrawn", rectification, units=[rectification.unit],
-                 title=_("Notice %(number)s withdrawn") % {"number": notice.number}, body=reason)
+            tell(
+                "notices.withdrawn",
+                rectification,
+                units=[rectification.unit],
+                title=_("Notice %(number)s withdrawn") % {"number": notice.number},
+                body=reason,
+            )
         _audit(notice, user, "withdraw", reason=reason)
     return notice
 
@@ -358,7 +377,7 @@ def close_notice_if_done(notice: Notice, now=None) -> bool:
     return True
 
 
-# ---- the recipient's steps ---------------------------------------------------------------------------------------------
+# ---- the recipient's steps -------------------------------------------------------------------------------------------
 
 
 def acknowledge(rectification: Rectification, user) -> Rectification:
@@ -375,7 +394,9 @@ def assign(rectification: Rectification, user, *, assignee=None, contractor: str
     """Give the work to a person of the unit, or to the contractor of the asset (by name)."""
     _check(user, rectification, "assign")
     if assignee is not None and assignee.unit_id != rectification.unit_id:
-        raise ValidationError({"assignee": _("%(user)s is not a member of %(unit)s.") % {"user": assignee, "unit": rectification.unit}})
+        raise ValidationError(
+            {"assignee": _("%(user)s is not a member of %(unit)s.") % {"user": assignee, "unit": rectification.unit}}
+        )
     if assignee is None and not contractor.strip():
         raise ValidationError({"assignee": _("Choose a person or name the contractor.")})
     with transaction.atomic():
@@ -387,14 +408,25 @@ def assign(rectification: Rectification, user, *, assignee=None, contractor: str
         who = str(assignee) if assignee is not None else contractor.strip()
         _event(rectification, Kind.ASSIGNED, user, who)
         if assignee is not None:
-            tell("notices.assigned", rectification, users=[assignee],
-                 title=_("Rectification assigned to you: %(notice)s") % {"notice": rectification.notice},
-                 body=_("Deadline %(deadline)s.") % {"deadline": _when(rectification.deadline)})
+            tell(
+                "notices.assigned",
+                rectification,
+                users=[assignee],
+                title=_("Rectification assigned to you: %(notice)s") % {"notice": rectification.notice},
+                body=_("Deadline %(deadline)s.") % {"deadline": _when(rectification.deadline)},
+            )
     return rectification
 
 
-def save_report(rectification: Rectification, user, *, report: str, responsible: str = "", contact: str = "",
-                actions: dict[int, str] | None = None) -> Rectification:
+def save_report(
+    rectification: Rectification,
+    user,
+    *,
+    report: str,
+    responsible: str = "",
+    contact: str = "",
+    actions: dict[int, str] | None = None,
+) -> Rectification:
     """The rectification report and, per item, what was done. Possible until submitted."""
     _check(user, rectification, "edit_report")
     items = {item.pk: item for item in rectification.items.all()}
@@ -421,7 +453,13 @@ def add_evidence(rectification: Rectification, user, upload, *, item: Rectificat
         raise ValidationError({"item": _("Item #%(id)d is not part of this rectification.") % {"id": item.pk}})
     with transaction.atomic():
         attachment = attach(rectification, upload, kind=f"item:{item.pk}" if item else "report", user=user)
-        _event(rectification, Kind.EVIDENCE, user, attachment.name, findings=[item.finding] if item and item.finding else ())
+        _event(
+            rectification,
+            Kind.EVIDENCE,
+            user,
+            attachment.name,
+            findings=[item.finding] if item and item.finding else (),
+        )
     return attachment
 
 
@@ -458,13 +496,18 @@ def submit(rectification: Rectification, user) -> Rectification:
         rectification.save()
         _event(rectification, Kind.SUBMITTED, user, findings=_findings_of(rectification))
         _audit(rectification, user, "submit", round=rectification.rounds)
-        tell("notices.submitted", rectification, units=[rectification.notice.unit],
-             title=_("%(unit)s submitted its rectification of %(number)s") % {"unit": rectification.unit, "number": rectification.notice.number},
-             body=rectification.report[:500])
+        tell(
+            "notices.submitted",
+            rectification,
+            units=[rectification.notice.unit],
+            title=_("%(unit)s submitted its rectification of %(number)s")
+            % {"unit": rectification.unit, "number": rectification.notice.number},
+            body=rectification.report[:500],
+        )
     return rectification
 
 
-# ---- the reviewer's steps ----------------------------------------------------------------------------------------------
+# ---- the reviewer's steps --------------------------------------------------------------------------------------------
 
 
 def start_review(rectification: Rectification, user) -> Rectification:
@@ -537,9 +580,16 @@ def close(rectification: Rectification, user, decisions: dict[int, str] | None =
         if choice is None:
             choice = Review.VERIFIED if item.reprobe.get("green") else Review.EVIDENCE_ACCEPTED
         if choice not in allowed:
-            raise ValidationError({"decisions": _("“%(choice)s” is not a way to close an item; return the rectification instead.") % {"choice": choice}})
+            raise ValidationError(
+                {
+                    "decisions": _("“%(choice)s” is not a way to close an item; return the rectification instead.")
+                    % {"choice": choice}
+                }
+            )
         if choice == Review.VERIFIED and _is_monitoring(item) and not item.reprobe.get("green"):
-            raise ValidationError({"decisions": _("%(item)s: the last re-probe did not come back green.") % {"item": item.title}})
+            raise ValidationError(
+                {"decisions": _("%(item)s: the last re-probe did not come back green.") % {"item": item.title}}
+            )
         decisions[item.pk] = choice
     now = timezone.now()
     with transaction.atomic():
@@ -552,15 +602,22 @@ def close(rectification: Rectification, user, decisions: dict[int, str] | None =
             item.save(update_fields=["review", "review_note"])
             if item.finding is not None and item.review != Review.NEXT_SCAN and item.finding.status in OPEN_STATUSES:
                 item.finding.status = FindingStatus.FIXED
-                item.finding.status_reason = _("Closed by review of %(number)s") % {"number": rectification.notice.number}
+                item.finding.status_reason = _("Closed by review of %(number)s") % {
+                    "number": rectification.notice.number
+                }
                 item.finding.updated_by = user
                 item.finding.save()
                 fixed.append(item.finding)
         _event(rectification, Kind.CLOSED, user, note, findings=[i.finding for i in items if i.finding])
         _audit(rectification, user, "close", decisions={str(k): v for k, v in decisions.items()})
         close_notice_if_done(rectification.notice, now)
-        tell("notices.closed", rectification, units=[rectification.unit],
-             title=_("Rectification of %(number)s closed (销号)") % {"number": rectification.notice.number}, body=note)
+        tell(
+            "notices.closed",
+            rectification,
+            units=[rectification.unit],
+            title=_("Rectification of %(number)s closed (销号)") % {"number": rectification.notice.number},
+            body=note,
+        )
     return rectification
 
 
@@ -579,8 +636,13 @@ def return_(rectification: Rectification, user, reason: str, rejected: list[int]
             rectification.items.filter(pk__in=rejected).update(review=Review.REJECTED, review_note=reason)
         _event(rectification, Kind.RETURNED, user, reason)
         _audit(rectification, user, "return", reason=reason)
-        tell("notices.returned", rectification, units=[rectification.unit],
-             title=_("Rectification of %(number)s returned") % {"number": rectification.notice.number}, body=reason)
+        tell(
+            "notices.returned",
+            rectification,
+            units=[rectification.unit],
+            title=_("Rectification of %(number)s returned") % {"number": rectification.notice.number},
+            body=reason,
+        )
     return rectification
 
 
@@ -601,7 +663,7 @@ def change_deadline(rectification: Rectification, user, deadline) -> Rectificati
     return rectification
 
 
-# ---- scheduled: reminders and escalation -------------------------------------------------------------------------------
+# ---- scheduled: reminders and escalation -----------------------------------------------------------------------------
 
 
 def send_reminders(now=None) -> int:
@@ -622,9 +684,14 @@ def send_reminders(now=None) -> int:
             rectification.reminded_at = now
             rectification.save(update_fields=["reminded_at", "updated_at"])
             _event(rectification, Kind.REMINDED, None, _when(rectification.deadline), at=now)
-            tell("notices.reminder", rectification, units=[rectification.unit],
-                 title=_("Deadline %(deadline)s: %(notice)s") % {"deadline": _when(rectification.deadline), "notice": rectification.notice},
-                 body=_("The rectification is due; submit it before the deadline."))
+            tell(
+                "notices.reminder",
+                rectification,
+                units=[rectification.unit],
+                title=_("Deadline %(deadline)s: %(notice)s")
+                % {"deadline": _when(rectification.deadline), "notice": rectification.notice},
+                body=_("The rectification is due; submit it before the deadline."),
+            )
         sent += 1
     return sent
 
@@ -643,16 +710,20 @@ def escalate_overdue(now=None) -> int:
             rectification.save(update_fields=["escalated_at", "was_overdue", "updated_at"])
             _event(rectification, Kind.OVERDUE, None, str(parent) if parent else "", at=now)
             title = _("Overdue: %(unit)s has not rectified %(number)s") % {
-                "unit": rectification.unit, "number": rectification.notice.number}
+                "unit": rectification.unit,
+                "number": rectification.notice.number,
+            }
             body = _("Deadline was %(deadline)s.") % {"deadline": _when(rectification.deadline)}
             units = [u for u in (parent, rectification.notice.unit) if u is not None]
-            tell("notices.overdue", rectification, units=list({u.pk: u for u in units}.values()), title=title, body=body)
+            tell(
+                "notices.overdue", rectification, units=list({u.pk: u for u in units}.values()), title=title, body=body
+            )
             tell("notices.overdue", rectification, units=[rectification.unit], title=title, body=body)
         escalated += 1
     return escalated
 
 
-# ---- helpers -----------------------------------------------------------------------------------------------------------
+# ---- helpers ---------------------------------------------------------------------------------------------------------
 
 
 def _findings_of(rectification) -> list[Finding]:

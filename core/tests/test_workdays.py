@@ -74,7 +74,10 @@ def people(db, settings):
 
     settings.EDUSEC_REQUIRE_2FA = False
     root, unit_a, _unit_b, school = build_test_tree()
-    return {"officer": make_user("officer", root, ["security_officer"]), "netadmin": make_user("na", school, ["school_netadmin"])}
+    return {
+        "officer": make_user("officer", root, ["security_officer"]),
+        "netadmin": make_user("na", school, ["school_netadmin"]),
+    }
 
 
 def _client(user):
@@ -103,7 +106,9 @@ def test_calendar_api(people):
 
     api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     api.force_authenticate(people["officer"])
-    created = api.post("/api/core/workdays/", {"date": "2027-02-06", "is_workday": True, "name": "春节调休"}, format="json")
+    created = api.post(
+        "/api/core/workdays/", {"date": "2027-02-06", "is_workday": True, "name": "春节调休"}, format="json"
+    )
     assert created.status_code == 201, created.content
     assert api.post("/api/core/workdays/", {"date": "2026-10-10", "is_workday": True}, format="json").status_code == 400
     assert workdays.is_workday(date(2027, 2, 6), workdays.load_overrides(date(2027, 1, 1), date(2027, 12, 31)))

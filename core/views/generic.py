@@ -180,7 +180,8 @@ class ObjectView(ConfigView):
         obj = get_object_or_404(self.queryset(), pk=pk)
         context = self.base_context(object=obj, fields=self.detail_fields(obj), unit_trail=self.unit_trail(obj))
         context["object_actions"] = actions_for(request.user, self.config.object_actions, obj)
-        context["extra_panels"] = [html for html in (panel(request, obj) for panel in self.config.detail_panels) if html]
+        panels = (panel(request, obj) for panel in self.config.detail_panels)
+        context["extra_panels"] = [html for html in panels if html]
         extra = getattr(self.config, "detail_context", None)
         if extra is not None:
             context.update(extra(request, obj))

@@ -33,13 +33,21 @@ class NoticeSerializer(ScopedModelSerializer):
     def get_recipients(self, obj) -> list[dict]:
         """Per recipient unit: its rectification, state, deadline and whether it is overdue (the notice's progress)."""
         return [
-            {"rectification": r.pk, "unit": r.unit_id, "state": r.state, "deadline": r.deadline, "overdue": r.is_overdue}
+            {
+                "rectification": r.pk,
+                "unit": r.unit_id,
+                "state": r.state,
+                "deadline": r.deadline,
+                "overdue": r.is_overdue,
+            }
             for r in obj.rectifications.all()
         ]
 
     def validate(self, attrs):
         if self.instance is not None and self.instance.state != NoticeState.DRAFT:
-            raise serializers.ValidationError(_("Only a draft can be changed; withdraw the notice and issue a new one."))
+            raise serializers.ValidationError(
+                _("Only a draft can be changed; withdraw the notice and issue a new one.")
+            )
         return super().validate(attrs)
 
 
@@ -72,11 +80,13 @@ class DeadlinePolicySerializer(ScopedModelSerializer):
         from ..rules import check_pattern
 
         if check_pattern(value):
-            raise serializers.ValidationError(_("The pattern must contain {n} and only the placeholders {issuer}, {year} and {n}."))
+            raise serializers.ValidationError(
+                _("The pattern must contain {n} and only the placeholders {issuer}, {year} and {n}.")
+            )
         return value
 
 
-# ---- action inputs -----------------------------------------------------------------------------------------------------
+# ---- action inputs ---------------------------------------------------------------------------------------------------
 
 
 class DraftSerializer(serializers.Serializer):
@@ -114,7 +124,9 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class RectificationAssignSerializer(serializers.Serializer):
-    assignee = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, allow_null=True
+    )
     contractor = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
     def __init__(self, *args, **kwargs):
@@ -128,8 +140,12 @@ class ReportSerializer(serializers.Serializer):
     report = serializers.CharField()
     responsible = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     contact = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    actions = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict,
-                                    help_text="Item ID → what was done.")
+    actions = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="Item ID → what was done.",
+    )
 
 
 class EvidenceSerializer(serializers.Serializer):
@@ -139,8 +155,12 @@ class EvidenceSerializer(serializers.Serializer):
 
 class CloseSerializer(serializers.Serializer):
     decisions = serializers.DictField(
-        child=serializers.ChoiceField(choices=["verified", "evidence", "next_scan"]), required=False, default=dict,
-        help_text="Item ID → verified | evidence | next_scan; omitted items: verified when re-probed green, else evidence.",
+        child=serializers.ChoiceField(choices=["verified", "evidence", "next_scan"]),
+        required=False,
+        default=dict,
+        help_text=(
+            "Item ID → verified | evidence | next_scan; omitted items: verified when re-probed green, else evidence."
+        ),
     )
     note = serializers.CharField(required=False, allow_blank=True, default="")
 

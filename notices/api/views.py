@@ -63,10 +63,14 @@ class NoticeViewSet(RestrictedModelViewSet):
 
     def perform_destroy(self, instance):
         if instance.state != NoticeState.DRAFT:
-            raise exceptions.ValidationError({"non_field_errors": ["Only a draft can be deleted; withdraw an issued notice."]})
+            raise exceptions.ValidationError(
+                {"non_field_errors": ["Only a draft can be deleted; withdraw an issued notice."]}
+            )
         instance.delete()
 
-    @extend_schema(summary="Draft notices from findings", request=s.DraftSerializer, responses={201: s.NoticeSerializer(many=True)})
+    @extend_schema(
+        summary="Draft notices from findings", request=s.DraftSerializer, responses={201: s.NoticeSerializer(many=True)}
+    )
     @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
     def draft(self, request):
         data = s.DraftSerializer(data=request.data, context=self.get_serializer_context())
@@ -77,11 +81,17 @@ class NoticeViewSet(RestrictedModelViewSet):
             signer=v["signer"], kind=v["kind"], deadline=v["deadline"],
         )  # fmt: skip
         with workflow_errors():
-            notices = workflow.draft_from_findings(request.user, v["issuer"], v["findings"], draft, one_per_unit=v["one_per_unit"])
+            notices = workflow.draft_from_findings(
+                request.user, v["issuer"], v["findings"], draft, one_per_unit=v["one_per_unit"]
+            )
         context = self.get_serializer_context()
         return Response(s.NoticeSerializer(notices, many=True, context=context).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Set the recipient units of a hand-written draft", request=s.RecipientsSerializer, responses=s.NoticeSerializer)
+    @extend_schema(
+        summary="Set the recipient units of a hand-written draft",
+        request=s.RecipientsSerializer,
+        responses=s.NoticeSerializer,
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def recipients(self, request, pk=None):
         notice = self._notice(pk)
@@ -91,7 +101,9 @@ class NoticeViewSet(RestrictedModelViewSet):
             workflow.set_recipients(notice, request.user, data.validated_data["units"])
         return self._answer(notice)
 
-    @extend_schema(summary="Issue: number, deadline, rectifications, notifications", request=None, responses=s.NoticeSerializer)
+    @extend_schema(
+        summary="Issue: number, deadline, rectifications, notifications", request=None, responses=s.NoticeSerializer
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def issue(self, request, pk=None):
         notice = self._notice(pk)
@@ -133,7 +145,8 @@ class RectificationViewSet(RestrictedModelViewSet):
 
     def _rect(self, pk) -> Rectification:
         return get_object_or_404(
-            Rectification.objects.restrict(self.request.user, "view").select_related("unit", "notice", "notice__unit"), pk=pk
+            Rectification.objects.restrict(self.request.user, "view").select_related("unit", "notice", "notice__unit"),
+            pk=pk,
         )
 
     def _answer(self, rectification):
@@ -174,17 +187,30 @@ class RectificationViewSet(RestrictedModelViewSet):
     def acknowledge(self, request, pk=None):
         return self._simple(pk, workflow.acknowledge)
 
-    @extend_schema(summary="Assign to a person of the unit or the contractor (recipient)", request=s.RectificationAssignSerializer, responses=s.RectificationSerializer)
+    @extend_schema(
+        summary="Assign to a person of the unit or the contractor (recipient)",
+        request=s.RectificationAssignSerializer,
+        responses=s.RectificationSerializer,
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def assign(self, request, pk=None):
         rectification = self._rect(pk)
         data = s.RectificationAssignSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         with workflow_errors():
-            workflow.assign(rectification, request.user, assignee=data.validated_data.get("assignee"), contractor=data.validated_data["contractor"])
+            workflow.assign(
+                rectification,
+                request.user,
+                assignee=data.validated_data.get("assignee"),
+                contractor=data.validated_data["contractor"],
+            )
         return self._answer(rectification)
 
-    @extend_schema(summary="Write the report and what was done per item (recipient)", request=s.ReportSerializer, responses=s.RectificationSerializer)
+    @extend_schema(
+        summary="Write the report and what was done per item (recipient)",
+        request=s.ReportSerializer,
+        responses=s.RectificationSerializer,
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def report(self, request, pk=None):
         rectification = self._rect(pk)
@@ -197,10 +223,21 @@ class RectificationViewSet(RestrictedModelViewSet):
                 raise exceptions.ValidationError({"actions": [f"{key}: not an item ID"]})
             actions[int(key)] = text
         with workflow_errors():
-            workflow.save_report(rectification, request.user, report=v["report"], responsible=v["responsible"], contact=v["contact"], actions=actions)
+            workflow.save_report(
+                rectification,
+                request.user,
+                report=v["report"],
+                responsible=v["responsible"],
+                contact=v["contact"],
+                actions=actions,
+            )
         return self._answer(rectification)
 
-    @extend_schema(summary="Attach an evidence file (recipient)", request={"multipart/form-data": s.EvidenceSerializer}, responses=s.RectificationSerializer)
+    @extend_schema(
+        summary="Attach an evidence file (recipient)",
+        request={"multipart/form-data": s.EvidenceSerializer},
+        responses=s.RectificationSerializer,
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def evidence(self, request, pk=None):
         from core.attachments import EvidenceFileField
@@ -231,7 +268,9 @@ class RectificationViewSet(RestrictedModelViewSet):
     def start_review(self, request, pk=None):
         return self._simple(pk, workflow.start_review)
 
-    @extend_schema(summary="Re-probe the monitoring items now (issuer side)", request=None, responses=s.RectificationSerializer)
+    @extend_schema(
+        summary="Re-probe the monitoring items now (issuer side)", request=None, responses=s.RectificationSerializer
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def reprobe(self, request, pk=None):
         return self._simple(pk, workflow.reprobe)
@@ -251,17 +290,25 @@ class RectificationViewSet(RestrictedModelViewSet):
             workflow.close(rectification, request.user, decisions, data.validated_data["note"])
         return self._answer(rectification)
 
-    @extend_schema(summary="Return with reasons (issuer side)", request=s.ReturnSerializer, responses=s.RectificationSerializer)
+    @extend_schema(
+        summary="Return with reasons (issuer side)", request=s.ReturnSerializer, responses=s.RectificationSerializer
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated], url_path="return")
     def return_(self, request, pk=None):
         rectification = self._rect(pk)
         data = s.ReturnSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with workflow_errors():
-            workflow.return_(rectification, request.user, data.validated_data["reason"], data.validated_data["rejected"])
+            workflow.return_(
+                rectification, request.user, data.validated_data["reason"], data.validated_data["rejected"]
+            )
         return self._answer(rectification)
 
-    @extend_schema(summary="Change this recipient's deadline (issuer side)", request=s.DeadlineSerializer, responses=s.RectificationSerializer)
+    @extend_schema(
+        summary="Change this recipient's deadline (issuer side)",
+        request=s.DeadlineSerializer,
+        responses=s.RectificationSerializer,
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def deadline(self, request, pk=None):
         rectification = self._rect(pk)

@@ -28,11 +28,11 @@ def region(db):
     root, unit_a, unit_b, school_a = build_test_tree()
     root.short_name = "测试市"
     root.save()
-    school_a2 = unit_model.objects.add_child(
+    unit_model.objects.add_child(
         unit_model.objects.get(pk=unit_a.pk),
         instance=unit_model(name="甲区第二中学", code="2132990002", unit_type="school", school_code="2132990002"),
     )
-    school_b = unit_model.objects.add_child(
+    unit_model.objects.add_child(
         unit_model.objects.get(pk=unit_b.pk),
         instance=unit_model(name="乙区实验小学", code="2132990003", unit_type="school", school_code="2132990003"),
     )

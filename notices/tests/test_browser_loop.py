@@ -84,7 +84,10 @@ def test_the_whole_loop(live_server, page, settings, tmp_path, region, people):
     silent = make_finding(region["school_a2"], title="远程桌面暴露", severity="high")
     low = make_finding(region["school_a"], title="低危信息泄露", severity="low")
 
-    with WebhookReceiver() as receiver, running_farm([{"host": SITE, "scenario": "healthy"}], tmp_path / "farm") as farm:
+    with (
+        WebhookReceiver() as receiver,
+        running_farm([{"host": SITE, "scenario": "healthy"}], tmp_path / "farm") as farm,
+    ):
         settings.EDUSEC_MONITOR_PORT_MAP = f"80:{farm.http_port},443:{farm.https_port}"
         settings.EDUSEC_MONITOR_CA_FILE = str(farm.ca_path)
         route = receiver.add_route("/dingtalk", "dingtalk", secret="SECdemo")
@@ -142,9 +145,10 @@ def test_the_whole_loop(live_server, page, settings, tmp_path, region, people):
         page.wait_for_load_state()
         page.get_by_test_id("reprobe-button").click()
         page.wait_for_load_state()
-        assert "绿" in page.get_by_test_id("reprobe-result").inner_text() or "green" in page.get_by_test_id(
-            "reprobe-result"
-        ).inner_text()
+        assert (
+            "绿" in page.get_by_test_id("reprobe-result").inner_text()
+            or "green" in page.get_by_test_id("reprobe-result").inner_text()
+        )
         shot(page, "notices-04-reprobed")
         page.get_by_test_id("close-button").click()
         page.wait_for_load_state()

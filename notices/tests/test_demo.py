@@ -15,7 +15,16 @@ def test_demo_has_notices_in_every_state_and_local_channels(settings):
     call_command("load_demo", "--quiet")
     assert set(Notice.objects.values_list("state", flat=True)) == {"draft", "issued", "closed", "withdrawn"}
     states = set(Rectification.objects.values_list("state", flat=True))
-    assert states >= {"draft", "received", "in_progress", "submitted", "under_review", "returned", "closed", "withdrawn"}
+    assert states >= {
+        "draft",
+        "received",
+        "in_progress",
+        "submitted",
+        "under_review",
+        "returned",
+        "closed",
+        "withdrawn",
+    }
     overdue = Rectification.objects.filter(escalated_at__isnull=False, was_overdue=True)
     assert overdue.count() >= 1
     assert RectificationEvent.objects.filter(kind="overdue").exists()

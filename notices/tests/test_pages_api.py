@@ -55,7 +55,9 @@ def test_draft_from_the_findings_list_then_issue(people, findings):
 
 def test_draft_form_errors_are_shown_not_raised(people, findings):
     client = client_for(people["city_sec"])
-    answer = client.post(reverse("notices:notice_draft"), {"pk": [findings["a1"].pk], "mode": "per_unit", "_draft": "1"})
+    answer = client.post(
+        reverse("notices:notice_draft"), {"pk": [findings["a1"].pk], "mode": "per_unit", "_draft": "1"}
+    )
     assert answer.status_code == 200
     assert "This field is required" in answer.content.decode()
     assert not Notice.objects.exists()
@@ -183,7 +185,9 @@ def test_api_loop(people, region, findings):
     returned = city.post(f"/api/notices/rectifications/{rect_id}/return/", {"reason": "证据不足"}, format="json")
     assert returned.json()["state"] == "returned"
     assert school.post(f"/api/notices/rectifications/{rect_id}/submit/").json()["rounds"] == 2
-    closed = city.post(f"/api/notices/rectifications/{rect_id}/close/", {"decisions": {str(item_id): "evidence"}}, format="json")
+    closed = city.post(
+        f"/api/notices/rectifications/{rect_id}/close/", {"decisions": {str(item_id): "evidence"}}, format="json"
+    )
     assert closed.json()["state"] == "closed"
     assert city.get(f"/api/notices/notices/{notice_id}/").json()["state"] == "closed"
     doc = city.get(f"/api/notices/notices/{notice_id}/document/?kind=docx")
@@ -206,7 +210,7 @@ def test_findings_pages_offer_drafting_to_issuers_only(people, findings):
     listing = city.get(reverse("findings:finding_list")).content.decode()
     assert f'formaction="{reverse("notices:notice_draft")}"' in listing
     detail = city.get(findings["a1"].get_absolute_url()).content.decode()
-    assert f'{reverse("notices:notice_draft")}?pk={findings["a1"].pk}' in detail
+    assert f"{reverse('notices:notice_draft')}?pk={findings['a1'].pk}" in detail
     school = client_for(people["netadmin_a"])
     assert reverse("notices:notice_draft") not in school.get(reverse("findings:finding_list")).content.decode()
     # The list posts its selection: the drafting form opens with those findings.
@@ -224,7 +228,11 @@ def test_a_draft_cannot_be_deleted_once_issued(people, issued):
 
 def test_a_drafts_recipients_see_nothing_until_it_is_issued(people, region, findings):
     (notice,) = workflow.draft_from_findings(
-        people["city_sec"], region["city"], [findings["a1"]], workflow.DraftInput(title="t", body="b"), one_per_unit=True
+        people["city_sec"],
+        region["city"],
+        [findings["a1"]],
+        workflow.DraftInput(title="t", body="b"),
+        one_per_unit=True,
     )
     r = notice.rectifications.get()
     assert r.state == RectificationState.DRAFT
@@ -260,18 +268,28 @@ def test_a_higher_authoritys_notice_is_forwarded_down_with_one_action(people, re
     data = xlsx_bytes(
         [
             UPSTREAM_HEADER,
-            upstream_row(**{"单位*": "2132990001", "URL/IP*": "https://www.a.school.example/admin", "整改期限*": date(2027, 3, 31)}),
-            upstream_row(**{"单位*": "2132990003", "URL/IP*": "https://www.b.school.example/", "问题*": "网站存在暗链"}),
+            upstream_row(
+                **{
+                    "单位*": "2132990001",
+                    "URL/IP*": "https://www.a.school.example/admin",
+                    "整改期限*": date(2027, 3, 31),
+                }
+            ),
+            upstream_row(
+                **{"单位*": "2132990003", "URL/IP*": "https://www.b.school.example/", "问题*": "网站存在暗链"}
+            ),
         ],
         title="上级通报",
     )
-    scan_import = ScanImport.objects.create(unit=region["city"], file_name="省厅通报.xlsx", created_by=people["city_sec"])
+    scan_import = ScanImport.objects.create(
+        unit=region["city"], file_name="省厅通报.xlsx", created_by=people["city_sec"]
+    )
     run_import(scan_import, io.BytesIO(data))
     scan_import.refresh_from_db()
     assert scan_import.state == "done", scan_import.error_en
     city = client_for(people["city_sec"])
     page = city.get(scan_import.get_absolute_url()).content.decode()
-    assert f'{reverse("notices:notice_draft")}?import={scan_import.pk}' in page
+    assert f"{reverse('notices:notice_draft')}?import={scan_import.pk}" in page
     form = city.get(reverse("notices:notice_draft"), {"import": scan_import.pk})
     assert "甲区第一小学" in form.content.decode() and "乙区实验小学" in form.content.decode()
     answer = city.post(

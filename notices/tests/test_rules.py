@@ -1,6 +1,6 @@
 """The pure rules: every step from every state, overdue, document numbers."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -51,7 +51,12 @@ def test_sides():
     assert {s for s in rules.STEPS if rules.side_of(s) == rules.RECIPIENT} == {
         "acknowledge", "assign", "edit_report", "submit",
     }  # fmt: skip
-    assert {s for s in rules.STEPS if rules.side_of(s) == rules.REVIEWER} == {"start_review", "reprobe", "close", "return"}
+    assert {s for s in rules.STEPS if rules.side_of(s) == rules.REVIEWER} == {
+        "start_review",
+        "reprobe",
+        "close",
+        "return",
+    }
 
 
 @pytest.mark.parametrize(
@@ -75,7 +80,7 @@ def test_notice_steps(step, state, ok):
 
 
 def test_overdue_only_while_the_recipient_owes_work():
-    deadline = datetime(2026, 11, 27, 23, 59, 59, tzinfo=timezone.utc)
+    deadline = datetime(2026, 11, 27, 23, 59, 59, tzinfo=UTC)
     later = deadline + timedelta(seconds=1)
     assert not rules.is_overdue("in_progress", deadline, deadline)
     assert rules.is_overdue("in_progress", deadline, later)
@@ -88,7 +93,10 @@ def test_overdue_only_while_the_recipient_owes_work():
 
 
 def test_document_numbers():
-    assert rules.format_number("{issuer}教信通〔{year}〕{n}号", issuer="测试市", year=2026, n=12) == "测试市教信通〔2026〕12号"
+    assert (
+        rules.format_number("{issuer}教信通〔{year}〕{n}号", issuer="测试市", year=2026, n=12)
+        == "测试市教信通〔2026〕12号"
+    )
     assert rules.check_pattern("{issuer}教信通〔{year}〕{n}号") is None
     assert rules.check_pattern("{issuer}教信通〔{year}〕号") == "no {n}"
     assert rules.check_pattern("{issuer}{month}{n}") == "unknown placeholder"

@@ -30,12 +30,16 @@ def at(*args):
 
 def finish_report(rectification, user, *, evidence=True):
     actions = {item.pk: "已修改口令并启用双因素认证" for item in rectification.items.all()}
-    workflow.save_report(rectification, user, report="已全部整改。", responsible="王老师", contact="0571-00000000", actions=actions)
+    workflow.save_report(
+        rectification, user, report="已全部整改。", responsible="王老师", contact="0571-00000000", actions=actions
+    )
     if evidence:
-        workflow.add_evidence(rectification, user, SimpleUploadedFile("截图.png", PNG), item=rectification.items.first())
+        workflow.add_evidence(
+            rectification, user, SimpleUploadedFile("截图.png", PNG), item=rectification.items.first()
+        )
 
 
-# ---- drafting ------------------------------------------------------------------------------------------------------------
+# ---- drafting --------------------------------------------------------------------------------------------------------
 
 
 def test_one_notice_per_school_groups_the_findings(people, region, findings):
@@ -45,7 +49,9 @@ def test_one_notice_per_school_groups_the_findings(people, region, findings):
     school_a = by_unit[region["school_a"].pk]
     assert school_a.title == "关于甲区第一小学网络安全隐患整改的通知"
     assert school_a.severity == "critical"  # the worst of its findings
-    assert sorted(i.finding_id for i in school_a.rectifications.get().items.all()) == sorted([findings["a1"].pk, findings["a2"].pk])
+    assert sorted(i.finding_id for i in school_a.rectifications.get().items.all()) == sorted(
+        [findings["a1"].pk, findings["a2"].pk]
+    )
     assert all(n.state == NoticeState.DRAFT and n.number == "" for n in notices)
 
 
@@ -58,18 +64,24 @@ def test_one_notice_to_many_units_has_a_rectification_each(people, region, findi
 def test_drafting_refuses_findings_outside_the_issuer_or_closed(people, region, findings):
     data = workflow.DraftInput(title="t", body="b")
     with pytest.raises(PermissionDenied):  # district A cannot even see district B's finding
-        workflow.draft_from_findings(people["a_sec"], region["a"], [findings["a1"], findings["b1"]], data, one_per_unit=True)
+        workflow.draft_from_findings(
+            people["a_sec"], region["a"], [findings["a1"], findings["b1"]], data, one_per_unit=True
+        )
     with pytest.raises(ValidationError):  # the city sees it, but district A cannot notify district B's school
-        workflow.draft_from_findings(people["city_sec"], region["a"], [findings["a1"], findings["b1"]], data, one_per_unit=True)
+        workflow.draft_from_findings(
+            people["city_sec"], region["a"], [findings["a1"], findings["b1"]], data, one_per_unit=True
+        )
     findings["a1"].status = FindingStatus.FIXED
     findings["a1"].save()
     with pytest.raises(ValidationError):
         workflow.draft_from_findings(people["a_sec"], region["a"], [findings["a1"]], data, one_per_unit=True)
     with pytest.raises(PermissionDenied):  # a school has no right to issue
-        workflow.draft_from_findings(people["netadmin_a"], region["school_a"], [findings["a2"]], data, one_per_unit=True)
+        workflow.draft_from_findings(
+            people["netadmin_a"], region["school_a"], [findings["a2"]], data, one_per_unit=True
+        )
 
 
-# ---- issuing: numbers and deadlines ---------------------------------------------------------------------------------
+# ---- issuing: numbers and deadlines ----------------------------------------------------------------------------------
 
 
 def test_numbers_run_per_issuer_per_year(people, region, findings):
@@ -127,7 +139,7 @@ def test_a_hand_written_notice_needs_recipients(people, region):
         workflow.set_recipients(notice, people["city_sec"], [region["a"]])  # no longer a draft
 
 
-# ---- the recipient and the reviewer ---------------------------------------------------------------------------------
+# ---- the recipient and the reviewer ----------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -251,7 +263,7 @@ def test_recipients_copy_of_the_notice_has_only_its_own_rows(people, region, fin
     assert copy.number == full.number == notice.number
 
 
-# ---- reminders, escalation, rates -------------------------------------------------------------------------------------
+# ---- reminders, escalation, rates ------------------------------------------------------------------------------------
 
 
 def test_reminder_once_before_the_deadline_then_escalation_to_the_parent(people, issued, region):
@@ -291,7 +303,9 @@ def test_rates_count_on_time_closures_and_overdue(people, region, findings):
 
 
 def test_findings_from_monitoring_default_to_verified_only_when_reprobed_green(people, region):
-    finding = make_finding(region["school_a"], source="monitoring", tool="edusec-monitor", rule_id="edusec-monitor:hidden_links")
+    finding = make_finding(
+        region["school_a"], source="monitoring", tool="edusec-monitor", rule_id="edusec-monitor:hidden_links"
+    )
     (notice,) = workflow.draft_from_findings(
         people["city_sec"], region["city"], [finding], workflow.DraftInput(title="t", body="b"), one_per_unit=True
     )
