@@ -6,7 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from django.views import View
 
 from assets.models import InformationSystem
 from core.tasks import run_task
-from core.views.generic import ConfigView, ObjectListView, ObjectView
+from core.views.generic import ConfigView, ObjectActionView, ObjectListView
 
 from . import workflow
 from .forms import AssignForm, RejectRequestForm, RequestExceptionForm, ScanUploadForm
@@ -204,61 +204,12 @@ def finding_detail_context(request, finding, **bound) -> dict:
     return context
 
 
-class FindingActionView(ObjectView):
-    """One workflow action posted from the finding's page: done → message and back to the page; refused → message;
-    invalid → the page again with the form's errors."""
-
-    http_method_names = ["get", "post"]
-    form_name = ""
-
-    def get(self, request, pk):
-        return HttpResponseRedirect(self.config.url("detail", get_object_or_404(self.queryset(), pk=pk)))
-
-    def post(self, request, pk):
-        finding = get_object_or_404(self.queryset(), pk=pk)
-        form = self.make_form(request.POST)
-        if form is not None and not form.is_valid():
-            return self.show_again(finding, form)
-        try:
-            redirect_to = self.act(finding, form)
-        except PermissionDenied as exc:
-            messages.error(request, str(exc) or _("You may not do this."))
-        except ValidationError as exc:
-            if form is None:
-                messages.error(request, " ".join(exc.messages))
-            else:
-                form.add_error(None, exc)
-                return self.show_again(finding, form)
-        else:
-            return HttpResponseRedirect(redirect_to or self.config.url("detail", finding))
-        return HttpResponseRedirect(self.config.url("detail", finding))
-
-    def make_form(self, data):
-        return None
-
-    def act(self, finding, form) -> str | None:
-        raise NotImplementedError
-
-    def show_again(self, finding, form):
-        context = self.base_context(
-            object=finding, fields=self.detail_fields(finding), unit_trail=self.unit_trail(finding)
-        )
-        context.update(finding_detail_context(self.request, finding, **{self.form_name: form}))
-        if context.get(self.form_name) is not form:
-            # The form is no longer offered (e.g. a request is already pending): say why, on the page.
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(self.request, error)
-            return HttpResponseRedirect(self.config.url("detail", finding))
-        messages.error(self.request, _("The action was not done: correct the marked fields."))
-        return render(self.request, self.config.detail_template, context)
+class FindingActionView(ObjectActionView):
+    """One workflow action posted from the finding's page (see ``core.views.generic.ObjectActionView``)."""
 
 
 class RequestExceptionView(FindingActionView):
-    form_name = "request_form"
-
-    def make_form(self, data):
-        return RequestExceptionForm(data)
+    form_name, form_class = "request_form", RequestExceptionForm
 
     def act(self, finding, form):
         data = form.cleaned_data
@@ -278,10 +229,7 @@ class ApproveView(FindingActionView):
 
 
 class RejectView(FindingActionView):
-    form_name = "reject_form"
-
-    def make_form(self, data):
-        return RejectRequestForm(data)
+    form_name, form_class = "reject_form", RejectRequestForm
 
     def act(self, finding, form):
         workflow.reject(finding, self.request.user, form.cleaned_data["reason"])
@@ -292,10 +240,10 @@ class RejectView(FindingActionView):
 
 
 class AssignView(FindingActionView):
-    form_name = "assign_form"
+    form_name, form_class = "assign_form", AssignForm
 
-    def make_form(self, data):
-        return AssignForm(data, user=self.request.user)
+    def form_kwargs(self, finding):
+        return {"user": self.request.user}
 
     def act(self, finding, form):
         result = workflow.assign(finding, self.request.user, form.cleaned_data["unit"])

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from core.registry import registry
-from core.views.generic import ConfigView, ObjectListView, ObjectView
+from core.views.generic import ConfigView, ObjectActionView, ObjectListView
 from findings.models import Finding, ScanImport
 
 from . import rules, workflow
@@ -114,77 +114,17 @@ def rectification_detail_context(request, rectification, **bound) -> dict:
 # ---- actions ---------------------------------------------------------------------------------------------------------
 
 
-class ActionView(ObjectView):
-    """One workflow step posted from an object's page: done → message and back; refused → message; invalid → the page
-    again with the form's errors."""
-
-    http_method_names = ["get", "post"]
-    form_name = ""
-    form_class = None
-    action = "view"  # the rules decide who may act; the page itself needs only view
-
-    def get(self, request, pk):
-        return HttpResponseRedirect(self.config.url("detail", get_object_or_404(self.queryset(), pk=pk)))
-
-    def make_form(self, obj):
-        if self.form_class is None:
-            return None
-        return self.form_class(self.request.POST, self.request.FILES, **self.form_kwargs(obj))
-
-    def form_kwargs(self, obj) -> dict:
-        return {}
-
-    def post(self, request, pk):
-        obj = get_object_or_404(self.queryset(), pk=pk)
-        form = self.make_form(obj)
-        if form is not None and not form.is_valid():
-            return self.show_again(obj, form)
-        try:
-            message = self.act(obj, form)
-        except PermissionDenied as exc:
-            messages.error(request, str(exc) or _("You may not do this."))
-        except ValidationError as exc:
-            if form is None:
-                messages.error(request, " ".join(exc.messages))
-            else:
-                form.add_error(None, exc if not hasattr(exc, "error_dict") else " ".join(exc.messages))
-                return self.show_again(obj, form)
-        else:
-            if message:
-                messages.success(request, message)
-        obj.refresh_from_db()
-        return HttpResponseRedirect(self.config.url("detail", obj))
-
-    def act(self, obj, form) -> str:
-        raise NotImplementedError
-
-    def detail_context(self, obj, **bound):
-        raise NotImplementedError
-
-    def show_again(self, obj, form):
-        context = self.base_context(object=obj, fields=self.detail_fields(obj), unit_trail=self.unit_trail(obj))
-        context.update(self.detail_context(obj, **{self.form_name: form}))
-        if context.get(self.form_name) is not form:
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(self.request, error)
-            return HttpResponseRedirect(self.config.url("detail", obj))
-        messages.error(self.request, _("The action was not done: correct the marked fields."))
-        return render(self.request, self.config.detail_template, context)
-
-
-class NoticeActionView(ActionView):
-    def detail_context(self, obj, **bound):
-        return notice_detail_context(self.request, obj, **bound)
+class NoticeActionView(ObjectActionView):
+    """A step posted from the notice's page (see ``core.views.generic.ObjectActionView``)."""
 
 
 class IssueView(NoticeActionView):
     def act(self, notice, form):
         notice = workflow.issue(notice, self.request.user)
-        return _("Issued %(number)s to %(count)d units.") % {
-            "number": notice.number,
-            "count": notice.rectifications.count(),
-        }
+        count = notice.rectifications.count()
+        messages.success(
+            self.request, _("Issued %(number)s to %(count)d units.") % {"number": notice.number, "count": count}
+        )
 
 
 class WithdrawView(NoticeActionView):
@@ -192,21 +132,23 @@ class WithdrawView(NoticeActionView):
 
     def act(self, notice, form):
         workflow.withdraw(notice, self.request.user, form.cleaned_data["reason"])
-        return _("The notice was withdrawn.")
+        messages.success(self.request, _("The notice was withdrawn."))
 
 
-class RectificationActionView(ActionView):
-    def detail_context(self, obj, **bound):
-        return rectification_detail_context(self.request, obj, **bound)
+class RectificationActionView(ObjectActionView):
+    """A step posted from the rectification's page; its forms know the rectification."""
 
     def form_kwargs(self, obj):
         return {"rectification": obj}
+
+    def done(self, message):
+        messages.success(self.request, message)
 
 
 class AcknowledgeView(RectificationActionView):
     def act(self, rectification, form):
         workflow.acknowledge(rectification, self.request.user)
-        return _("Acknowledged: the rectification is in progress.")
+        self.done(_("Acknowledged: the rectification is in progress."))
 
 
 class AssignView(RectificationActionView):
@@ -215,7 +157,7 @@ class AssignView(RectificationActionView):
     def act(self, rectification, form):
         data = form.cleaned_data
         workflow.assign(rectification, self.request.user, assignee=data["assignee"], contractor=data["contractor"])
-        return _("Assigned.")
+        self.done(_("Assigned."))
 
 
 class ReportView(RectificationActionView):
@@ -233,8 +175,9 @@ class ReportView(RectificationActionView):
         )
         if "_submit" in self.request.POST:
             workflow.submit(rectification, self.request.user)
-            return _("Submitted for review.")
-        return _("The report was saved.")
+            self.done(_("Submitted for review."))
+        else:
+            self.done(_("The report was saved."))
 
 
 class EvidenceView(RectificationActionView):
@@ -244,26 +187,26 @@ class EvidenceView(RectificationActionView):
         attachment = workflow.add_evidence(
             rectification, self.request.user, form.cleaned_data["file"], item=form.cleaned_data["item"]
         )
-        return _("Evidence %(name)s attached.") % {"name": attachment.name}
+        self.done(_("Evidence %(name)s attached.") % {"name": attachment.name})
 
 
 class SubmitView(RectificationActionView):
     def act(self, rectification, form):
         workflow.submit(rectification, self.request.user)
-        return _("Submitted for review.")
+        self.done(_("Submitted for review."))
 
 
 class StartReviewView(RectificationActionView):
     def act(self, rectification, form):
         workflow.start_review(rectification, self.request.user)
-        return _("Review started.")
+        self.done(_("Review started."))
 
 
 class ReprobeView(RectificationActionView):
     def act(self, rectification, form):
         results = workflow.reprobe(rectification, self.request.user)
         green = sum(1 for r in results if r["green"])
-        return _("Re-probed: %(green)d of %(total)d items are green.") % {"green": green, "total": len(results)}
+        self.done(_("Re-probed: %(green)d of %(total)d items are green.") % {"green": green, "total": len(results)})
 
 
 class CloseView(RectificationActionView):
@@ -271,7 +214,7 @@ class CloseView(RectificationActionView):
 
     def act(self, rectification, form):
         workflow.close(rectification, self.request.user, form.decisions(), form.cleaned_data["note"])
-        return _("Closed (销号).")
+        self.done(_("Closed (销号)."))
 
 
 class ReturnView(RectificationActionView):
@@ -280,7 +223,7 @@ class ReturnView(RectificationActionView):
     def act(self, rectification, form):
         rejected = [item.pk for item in form.cleaned_data["rejected"]]
         workflow.return_(rectification, self.request.user, form.cleaned_data["reason"], rejected)
-        return _("Returned to %(unit)s.") % {"unit": rectification.unit}
+        self.done(_("Returned to %(unit)s.") % {"unit": rectification.unit})
 
 
 class DeadlineView(RectificationActionView):
@@ -291,7 +234,7 @@ class DeadlineView(RectificationActionView):
 
     def act(self, rectification, form):
         workflow.change_deadline(rectification, self.request.user, form.cleaned_data["deadline"])
-        return _("The deadline was changed.")
+        self.done(_("The deadline was changed."))
 
 
 # ---- drafting from findings ------------------------------------------------------------------------------------------

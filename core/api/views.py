@@ -1,5 +1,9 @@
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 
 ACTION_FOR = {
     "list": "view",
@@ -47,3 +51,16 @@ def viewset_for(config):
         "ordering_fields": "__all__",
     }
     return type(f"{config.model.__name__}ViewSet", (config.api_viewset or RestrictedModelViewSet,), attrs)
+
+
+@contextmanager
+def workflow_errors():
+    """Workflow rules raise Django's PermissionDenied and ValidationError with sentences for people; the API answers
+    them as 403 and 400 with the same sentences (field-keyed where the rule names a field)."""
+    try:
+        yield
+    except DjangoPermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc) or None) from exc
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        raise exceptions.ValidationError(detail) from exc

@@ -216,6 +216,64 @@ class ObjectView(ConfigView):
         return result
 
 
+class ObjectActionView(ObjectView):
+    """One workflow step posted from an object's detail page (approve, submit, close …), the rules being elsewhere.
+
+    Done → ``act`` adds its message and the user is sent back to the page (or to the URL ``act`` returns); refused
+    (``PermissionDenied``) → an error message; not possible (``ValidationError``) → the page again, with the form's
+    errors when the step has a form. A GET only goes back to the page. ``form_class`` is built from the POST with
+    ``form_kwargs(obj)``; the page's ``detail_context`` receives the bound form as ``form_name`` to show it again."""
+
+    http_method_names = ["get", "post"]
+    form_class = None
+    form_name = ""
+
+    def get(self, request, pk):
+        return HttpResponseRedirect(self.config.url("detail", get_object_or_404(self.queryset(), pk=pk)))
+
+    def form_kwargs(self, obj) -> dict:
+        return {}
+
+    def act(self, obj, form) -> str | None:
+        raise NotImplementedError
+
+    def post(self, request, pk):
+        obj = get_object_or_404(self.queryset(), pk=pk)
+        form = None
+        if self.form_class is not None:
+            form = self.form_class(request.POST, request.FILES, **self.form_kwargs(obj))
+            if not form.is_valid():
+                return self.show_again(obj, form)
+        try:
+            redirect_to = self.act(obj, form)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You may not do this."))
+        except ValidationError as exc:
+            if form is None:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                # Field-keyed errors go to their fields where the form has them, the rest above the form.
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+                for name, field_errors in errors.items():
+                    form.add_error(name if name in form.fields else None, field_errors)
+                return self.show_again(obj, form)
+        else:
+            return HttpResponseRedirect(redirect_to or self.config.url("detail", obj))
+        return HttpResponseRedirect(self.config.url("detail", obj))
+
+    def show_again(self, obj, form):
+        context = self.base_context(object=obj, fields=self.detail_fields(obj), unit_trail=self.unit_trail(obj))
+        context.update(self.config.detail_context(self.request, obj, **{self.form_name: form}))
+        if context.get(self.form_name) is not form:
+            # The form is no longer offered (e.g. the step is no longer possible): say why, on the page.
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(self.request, error)
+            return HttpResponseRedirect(self.config.url("detail", obj))
+        messages.error(self.request, _("The action was not done: correct the marked fields."))
+        return render(self.request, self.config.detail_template, context)
+
+
 # ---- create / edit / delete -----------------------------------------------------------------------------------------
 
 

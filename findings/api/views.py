@@ -5,18 +5,14 @@ The actions call the same rules as the finding's page (``findings.workflow``). T
 (not allowed: role, requester, position) or 400 (not possible now, or bad input).
 """
 
-from contextlib import contextmanager
-
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from core.api.views import RestrictedModelViewSet
+from core.api.views import RestrictedModelViewSet, workflow_errors
 
 from .. import workflow
 from ..models import Finding
@@ -50,18 +46,6 @@ def _responses(ok, refused: str, impossible: str) -> dict:
     }
 
 
-@contextmanager
-def _workflow_errors():
-    """The rules' Django exceptions as DRF answers, keeping their sentences."""
-    try:
-        yield
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc) or None) from exc
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        raise exceptions.ValidationError(detail) from exc
-
-
 class FindingViewSet(RestrictedModelViewSet):
     """Base of the generated findings viewset (``ModelConfig.api_viewset``): CRUD plus the workflow actions."""
 
@@ -93,7 +77,7 @@ class FindingViewSet(RestrictedModelViewSet):
         data = RequestExceptionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        with _workflow_errors():
+        with workflow_errors():
             workflow.request(finding, request.user, values["requested_status"], values["reason"], values.get("until"))
         return self._answer(finding)
 
@@ -115,7 +99,7 @@ class FindingViewSet(RestrictedModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def approve(self, request, pk=None):
         finding = self._finding(pk)
-        with _workflow_errors():
+        with workflow_errors():
             workflow.approve(finding, request.user)
         return self._answer(finding)
 
@@ -135,7 +119,7 @@ class FindingViewSet(RestrictedModelViewSet):
         finding = self._finding(pk)
         data = RejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with _workflow_errors():
+        with workflow_errors():
             workflow.reject(finding, request.user, data.validated_data["reason"])
         return self._answer(finding)
 
@@ -159,7 +143,7 @@ class FindingViewSet(RestrictedModelViewSet):
         finding = self._finding(pk)
         data = AssignSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        with _workflow_errors():
+        with workflow_errors():
             result = workflow.assign(finding, request.user, data.validated_data["unit"])
         result.finding.refresh_from_db()
         context = self.get_serializer_context()

@@ -5,9 +5,6 @@
 ``notices.workflow``. Objects are looked up through ``restrict(user, "view")``, so another unit's answers 404; what
 the rules refuse answers 403 (not allowed) or 400 (not possible now, or bad input)."""
 
-from contextlib import contextmanager
-
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -19,23 +16,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from core.api.views import RestrictedModelViewSet
+from core.api.views import RestrictedModelViewSet, workflow_errors
 
 from .. import workflow
 from ..models import Notice, NoticeState, Rectification
 from . import serializers as s
-
-
-@contextmanager
-def workflow_errors():
-    """The rules' Django exceptions as DRF answers, keeping their sentences."""
-    try:
-        yield
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc) or None) from exc
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        raise exceptions.ValidationError(detail) from exc
 
 
 def _document(obj, user, fmt):
