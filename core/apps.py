@@ -9,9 +9,9 @@ class CoreConfig(AppConfig):
     def ready(self):
         from . import (
             checks,  # noqa: F401  (deploy checks register on import)
+            registrations,  # noqa: F401  (the working-day calendar's pages)
             signals,  # audit receivers for login/logout/permission changes
         )
-        from . import registrations  # noqa: F401  (the working-day calendar's pages)
         from .api import schema  # noqa: F401  (OpenAPI extensions register on import)
         from .roles import connect_role_sync
 
