@@ -282,7 +282,8 @@ class ObjectEditView(ConfigView):
 
     def dispatch(self, request, *args, **kwargs):
         self.action = "change" if "pk" in kwargs else "add"
-        if self.config.form is None:  # changed only through its own steps (e.g. a rectification)
+        allowed = request.user.is_authenticated and request.user.has_perm(self.permission(self.action))
+        if allowed and self.config.form is None:  # changed only through its own steps (e.g. a rectification)
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
