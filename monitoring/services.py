@@ -62,43 +62,53 @@ def start_farm(say):
 
 @service("monitor")
 def start_monitor(say):
-    """The monitor loop (``edusec monitor``'s) in a thread: probes due checks in this process, or sends the batches to
-    Celery workers when a broker is configured."""
+    """The monitor loop (``edusec monitor``'s ``Monitor``) in a thread: probes due checks in this process (changed
+    pages analysed in a process pool), or sends the batches to Celery workers when a broker is configured."""
+    import logging
+
     from django.db import close_old_connections
 
     from .ledger import sync_checks
-    from .sweep import claim_due, probe_checks
+    from .sweep import Monitor, claim_due
 
     sync_checks()
     stopping = threading.Event()
     celery_app = None
+    monitor = None
     if settings.EDUSEC_BROKER_URL:
         from core.tasks import get_celery_app
 
         celery_app = get_celery_app()
+    else:
+        monitor = Monitor()
 
-    def loop():
+    def send_loop():
         while not stopping.is_set():
             try:
                 while not stopping.is_set() and (ids := claim_due()):
-                    if celery_app is not None:
-                        celery_app.send_task("monitoring.probe_batch", args=[ids])
-                    else:
-                        probe_checks(ids)
+                    celery_app.send_task("monitoring.probe_batch", args=[ids])
             except Exception:  # logged; the next round tries again
-                import logging
-
                 logging.getLogger("edusec.monitoring").exception("monitor round failed")
             finally:
                 close_old_connections()
             stopping.wait(1.0)
 
-    thread = threading.Thread(target=loop, name="monitor", daemon=True)
+    def monitor_loop():
+        while not stopping.is_set():
+            try:
+                monitor.run()
+            except Exception:  # logged; started again after a pause
+                logging.getLogger("edusec.monitoring").exception("monitor stopped unexpectedly")
+                stopping.wait(5.0)
+
+    thread = threading.Thread(target=send_loop if celery_app else monitor_loop, name="monitor", daemon=True)
     thread.start()
     say("Monitor: probing the ledger's websites" + (" through Celery workers" if celery_app else ""))
 
     def stop():
         stopping.set()
+        if monitor is not None:
+            monitor.stop()
         thread.join(timeout=30)
 
     return stop

@@ -1,8 +1,12 @@
-"""Turning a batch of probe results into stored state: the checks' latest state (one UPDATE per check), events only
-on change or detection, a page copy as evidence, the day's rollup, and findings through the findings writer.
+"""Turning a batch of probe results into stored state: the checks' latest state, events only on change or detection,
+a page copy as evidence, the day's rollup, and findings through the findings writer.
 
-Everything for one batch happens in one transaction with a fixed number of statements per batch (bulk updates and
-inserts), whatever the batch size, plus one findings write per region root when something is detected.
+Everything for one batch happens in one transaction with a fixed number of statements per batch, whatever its size:
+the latest state is written with one prepared UPDATE per set of changed columns (``executemany``; an unchanged page
+changes only the run time, latency and good-probe count of its check), the rollups with one more, events and page
+copies in bulk, plus one findings write per region root when something is detected. The content analysis of a changed
+page is either already done (``result.analysis``, by the monitor's analysis pool) or done here, in-process
+(``monitoring.content``, the same function).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -26,16 +32,18 @@ from orgs.models import Unit
 
 from . import rollups, rules
 from . import vocabulary as v
-from .analysis import Detection, analyse_page, make_baseline
+from .analysis import Detection
+from .content import ContentContext, ContentOutcome, analyse_content
 from .engine.targets import ProbeResult
 from .keywords import keyword_library_for
 from .models import Check, CheckEvent, CheckState, ContentBaseline, MaintenanceWindow, PageSnapshot
 
 TOOL = "monitoring"
-CHECK_FIELDS = [
+# The latest-state columns a probe may change. Only those that did change are written.
+CHECK_FIELDS = (
     "state", "last_run_at", "last_ok_at", "state_since", "status_code", "latency_ms", "error", "failures",
     "successes", "body_hash", "analysed_hash", "content_changed_at", "detections", "details", "next_due_at",
-]  # fmt: skip
+)  # fmt: skip
 
 
 @dataclass
@@ -45,6 +53,8 @@ class StoreCounts:
     detections: int = 0
     findings_written: int = 0
     findings_fixed: int = 0
+    analysed: int = 0  # pages analysed (here or in the pool)
+    state_updates: int = 0  # checks whose row was written
     by_state: dict = field(default_factory=lambda: defaultdict(int))
 
 
@@ -52,58 +62,161 @@ def rule_id(kind: str) -> str:
     return f"{TOOL}:{kind}"
 
 
-def store_results(results: list[ProbeResult], *, now: datetime | None = None, schedule: bool = True) -> StoreCounts:
-    """Apply ``results`` (one per check) to the database. ``schedule``: set each check's next due time."""
+class _Website:
+    __slots__ = ("pk", "host")
+
+    def __init__(self, pk, host):
+        self.pk, self.host = pk, host
+
+
+class _Unit:
+    __slots__ = ("pk", "path")
+    steplen = Unit.steplen
+
+    def __init__(self, pk, path):
+        self.pk, self.path = pk, path
+
+
+class CheckRow:
+    """A check as the scheduler and the storage use it: its row's values as plain attributes, with its website's host
+    and its unit's path. Made from one ``values_list`` query: building hundreds of model instances (with their
+    website and unit) per batch cost more than storing the batch."""
+
+    __slots__ = ("pk", "unit_id", "website_id", "kind", "url", "interval", "grace_failures", "recovery_successes",
+                 *CHECK_FIELDS, "website", "unit")  # fmt: skip
+    _COLUMNS = (*__slots__[:-2], "website__host", "unit__path")
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    def get_state_display(self) -> str:
+        return str(CheckState(self.state).label) if self.state in CheckState.values else self.state
+
+
+def load_checks(ids) -> dict[int, CheckRow]:
+    """The checks with what the storage needs (and the website's host and unit's path), by id."""
+    checks = {}
+    setters = [(name, CheckRow.__dict__[name].__set__) for name in CheckRow.__slots__[:-2]]
+    for values in Check.objects.filter(pk__in=list(ids)).values_list(*CheckRow._COLUMNS):
+        check = CheckRow()
+        for (_name, setter), value in zip(setters, values, strict=False):
+            setter(check, value)
+        check.website = _Website(check.website_id, values[-2])
+        check.unit = _Unit(check.unit_id, values[-1])
+        checks[check.pk] = check
+    return checks
+
+
+def baseline_texts(check_ids) -> dict[int, str]:
+    """The stored baselines of these content checks as JSON text: decoded only for a page that did change."""
+    rows = ContentBaseline.objects.filter(site_check__in=list(check_ids)).annotate(
+        text=Cast("data", output_field=TextField())
+    )
+    return dict(rows.values_list("site_check_id", "text"))
+
+
+def content_context(check: Check, baseline_text: str | None, *, for_pool: bool = False) -> ContentContext:
+    """What the analysis of ``check``'s page needs: the site, its baseline and its unit's keyword library."""
+    library = keyword_library_for(check.unit)
+    if for_pool:
+        from .content import library_for_pool
+
+        library = library_for_pool(library)
+    return ContentContext(url=check.url, host=check.website.host, baseline_json=baseline_text, library=library)
+
+
+def _state(check) -> tuple:
+    return tuple(getattr(check, name) for name in CHECK_FIELDS)
+
+
+def store_results(
+    results: list[ProbeResult],
+    *,
+    now: datetime | None = None,
+    schedule: bool = True,
+    checks: dict[int, Check] | None = None,
+    pending_findings: dict[str, list[Record]] | None = None,
+    write_findings: bool = True,
+) -> StoreCounts:
+    """Apply ``results`` (one per check) to the database. ``schedule``: set each check's next due time.
+
+    ``checks``: the checks as loaded by ``load_checks`` (the scheduler already has them); loaded here otherwise.
+
+    ``pending_findings`` (the long-running monitor's): the findings this batch raises or refreshes are added to it
+    (by region root path) and written only when ``write_findings`` or when this batch closes findings (so that a
+    refresh is never written after the close that followed it). The findings writer indexes every asset of the
+    installation at each call (about 75 ms for 5,000 websites), too much to pay for every half-second batch.
+    """
     now = now or timezone.now()
     counts = StoreCounts()
     if not results:
         return counts
-    checks = {
-        check.pk: check
-        for check in Check.objects.filter(pk__in=[r.check_id for r in results]).select_related("website", "unit")
-    }
-    baselines = {b.site_check_id: b for b in ContentBaseline.objects.filter(site_check__in=list(checks))}
+    if checks is None:
+        checks = load_checks(r.check_id for r in results)
+    before = {pk: _state(check) for pk, check in checks.items()}
     in_maintenance = set(
         MaintenanceWindow.objects.filter(
             website__in={c.website_id for c in checks.values()}, starts_at__lte=now, ends_at__gt=now
         ).values_list("website_id", flat=True)
     )
+    # Pages to analyse here: those the pool did not analyse (no pool, or it failed) and that carry no context.
+    to_analyse = [
+        r.check_id
+        for r in results
+        if r.body is not None
+        and not isinstance(r.analysis, ContentOutcome)
+        and not isinstance(r.context, ContentContext)
+    ]
+    baselines = baseline_texts(to_analyse) if to_analyse else {}
     events: list[CheckEvent] = []
-    records: dict[str, list[Record]] = defaultdict(list)  # region root path → findings to write
+    records = defaultdict(list) if pending_findings is None else pending_findings  # region root path → findings
     to_fix: list[tuple[Check, str]] = []
     rollup = rollups.Accumulator(now)
     new_baselines: list[ContentBaseline] = []
+    stored: list[Check] = []
+    stale_days = settings.EDUSEC_MONITOR_STALE_DAYS
     for result in results:
         check = checks.get(result.check_id)
         if check is None:
             continue  # deleted while it was being probed
         counts.checks += 1
+        stored.append(check)
         rollup.add(check.pk, result.ok, result.latency_ms)
-        baseline = baselines.get(check.pk)
-        found = rules.probe_detections(result)
-        # The default library plus the entries of the site's unit and the units above it (content checks only).
-        library = keyword_library_for(check.unit) if check.kind == v.CONTENT else None
-        analysed = _analyse(check, result, baseline, library, now, events, new_baselines)
+        # A fresh top-level dict: the loaded one stays as it was, so that the change can be detected at the end.
+        details = check.details = dict(check.details)
         failing = not result.ok
         check.failures = check.failures + 1 if failing else 0
         check.successes = 0 if failing else check.successes + 1
-        found = rules.after_grace(found, check.failures, check.grace_failures)
-        if analysed is not None:
+        # Detections as the plain dicts that are stored (``Detection.as_dict`` deep-copies the evidence, which is
+        # what the analysers hand over once; the carried-over ones are read from the row and not changed).
+        found = [_plain(item) for item in rules.after_grace(rules.probe_detections(result), check.failures,
+                                                            check.grace_failures)]  # fmt: skip
+        snapshot = None
+        if check.kind == v.CONTENT and result.ok and result.body is not None:
+            outcome = result.analysis if isinstance(result.analysis, ContentOutcome) else None
+            if outcome is None:
+                context = result.context
+                if not isinstance(context, ContentContext):
+                    context = content_context(check, baselines.get(check.pk))
+                outcome = analyse_content(result, context)
+            counts.analysed += 1
+            analysed, snapshot = _apply_outcome(check, result, outcome, now, new_baselines)
             found += analysed
         elif result.ok and check.kind == v.CONTENT:
             # The page did not change since it was analysed: what the analysis found stands.
-            found += [Detection(**d) for d in check.details.get("analysed", [])]
-            stale = rules.unchanged_for(check.content_changed_at, now, settings.EDUSEC_MONITOR_STALE_DAYS)
-            if stale is not None and v.STALE_SITE not in {item.kind for item in found}:
-                found.append(stale)
-        detections = [item.as_dict() for item in found]
-        _record_changes(check, detections, now, events, result)
+            found += details.get("analysed", [])
+            stale = rules.unchanged_for(check.content_changed_at, now, stale_days)
+            if stale is not None and v.STALE_SITE not in {item["kind"] for item in found}:
+                found.append(_plain(stale))
+        detections = found
+        _record_changes(check, detections, now, events, snapshot)
         maintenance = check.website_id in in_maintenance
         state = CheckState.MAINTENANCE if maintenance else rules.state_of(detections, failing=failing)
         if state != check.state:
             events.append(
                 CheckEvent(
-                    unit_id=check.unit_id, site_check=check, at=now, kind=CheckEvent.Kind.STATE, state=state,
+                    unit_id=check.unit_id, site_check_id=check.pk, at=now, kind=CheckEvent.Kind.STATE, state=state,
                     summary=f"{check.get_state_display() if check.state else ''} → {CheckState(state).label}"[:300],
                     evidence={"error": result.error, "detail": result.error_detail, "status": result.status},
                 )
@@ -111,84 +224,143 @@ def store_results(results: list[ProbeResult], *, now: datetime | None = None, sc
             check.state, check.state_since = state, now
         counts.by_state[state] += 1
         _update_latest(check, result, detections, now, schedule)
-        if not maintenance:
+        if not maintenance and found:
+            batch = records.setdefault(check.unit.path[: check.unit.steplen], [])
             for item in found:
-                records[check.unit.path[: check.unit.steplen]].append(_record(check, item))
+                batch.append(_record(check, item))
         counts.detections += len(found)
-        # A kind that has been absent for ``recovery_successes`` probes in a row closes its finding.
-        clearing = check.details.setdefault("clearing", {})
-        present = {item.kind for item in found}
+        # A kind that has been absent for ``recovery_successes`` probes in a row closes its finding. The count stops
+        # there (a healthy check's details then stay the same from probe to probe, and need no write).
+        clearing = details["clearing"] = dict(details.get("clearing", {}))
+        present = {item["kind"] for item in found}
+        enough = max(check.recovery_successes, 1)
         for kind in rules.KINDS_OF_CHECK[check.kind]:
             if kind in present or (kind in rules.NEEDS_GRACE and failing):
                 clearing.pop(kind, None)
                 continue
-            clearing[kind] = clearing.get(kind, 0) + 1
-            if clearing[kind] == check.recovery_successes:
-                to_fix.append((check, kind))
+            absent = clearing.get(kind, 0)
+            if absent < enough:
+                clearing[kind] = absent + 1
+                if absent + 1 == check.recovery_successes:
+                    to_fix.append((check, kind))
     with transaction.atomic():
-        ContentBaseline.objects.bulk_create(new_baselines)
-        Check.objects.bulk_update(list(checks.values()), CHECK_FIELDS)
-        for event in events:
-            if event.snapshot is not None and event.snapshot.pk is None:
-                event.snapshot.save()
-        CheckEvent.objects.bulk_create(events)
+        if new_baselines:
+            ContentBaseline.objects.bulk_create(new_baselines, ignore_conflicts=True)
+        counts.state_updates = _write_latest(stored, before)
+        snapshots = [e.snapshot for e in events if e.snapshot is not None and e.snapshot.pk is None]
+        for snapshot in {id(s): s for s in snapshots}.values():
+            snapshot.save()
+        if events:
+            CheckEvent.objects.bulk_create(events)
         rollup.save()
-        for root_path, batch in records.items():
-            root = Unit.objects.get(path=root_path)  # the writer places each record on its website's unit
-            counts.findings_written += write_records(batch, unit=root, tool=TOOL).new
+        if pending_findings is None or write_findings or to_fix:
+            counts.findings_written = flush_findings(records)
         counts.findings_fixed = _fix(to_fix, now)
     counts.events = len(events)
     return counts
 
 
-def _analyse(check, result, baseline, library, now, events, new_baselines):
-    """Content analysis of a changed page; None when there is nothing new to analyse."""
-    if check.kind != v.CONTENT or not result.ok or result.body is None:
-        return None
-    html = result.body.decode("utf-8", "replace")
-    host = check.website.host
-    if baseline is None:
-        # A site's first page is its provisional baseline until someone reviews one.
-        baseline = ContentBaseline(
-            unit_id=check.unit_id, site_check=check, data=make_baseline([html], url=check.url), samples=1
-        )
-        new_baselines.append(baseline)
-    variants = {"browser": html}
-    for name, body in (result.variants or {}).items():
-        variants[name] = body.decode("utf-8", "replace")
-    analysis = analyse_page(
-        html,
-        url=check.url,
-        baseline=baseline.data,
-        keyword_library=library,
-        site_domains=(host,),
-        variants=variants if len(variants) > 1 else None,
-        headers=result.headers,
-    )
+def flush_findings(records: dict[str, list[Record]]) -> int:
+    """Write (raise or refresh) these findings, one writer call per region root; empties ``records``. New findings."""
+    written = 0
+    for root_path, batch in records.items():
+        if batch:
+            root = Unit.objects.get(path=root_path)  # the writer places each record on its website's unit
+            written += write_records(batch, unit=root, tool=TOOL).new
+    records.clear()
+    return written
+
+
+def _write_latest(checks: list[Check], before: dict[int, tuple]) -> int:
+    """Write the latest-state columns that changed: one prepared UPDATE per set of changed columns."""
+    groups: dict[tuple[str, ...], list[Check]] = defaultdict(list)
+    for check in checks:
+        old = before[check.pk]
+        new = _state(check)
+        if old != new:
+            groups[tuple(name for name, a, b in zip(CHECK_FIELDS, old, new, strict=True) if a != b)].append(check)
+    if not groups:
+        return 0
+    meta = Check._meta
+    table = connection.ops.quote_name(meta.db_table)
+    written = 0
+    prepared: dict[tuple, object] = {}  # the batch's run time is the same for every check: adapt it once
+
+    def prep(f, value):
+        if isinstance(value, datetime):
+            key = (f.attname, value)
+            if key not in prepared:
+                prepared[key] = f.get_db_prep_save(value, connection)
+            return prepared[key]
+        return f.get_db_prep_save(value, connection)
+
+    with connection.cursor() as cursor:
+        for names, group in groups.items():
+            fields = [meta.get_field(name) for name in names]
+            assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name(meta.pk.column)} = %s",
+                [[prep(f, getattr(check, f.attname)) for f in fields] + [check.pk] for check in group],
+            )
+            written += len(group)
+    return written
+
+
+def _apply_outcome(check, result, outcome: ContentOutcome | None, now, new_baselines):
+    """Record a changed page's analysis on the check; the detections found, and the page copy to keep as evidence."""
     check.analysed_hash = (result.body_hash or b"").hex()
     check.content_changed_at = now
+    if outcome is None:
+        return [], None
+    if outcome.baseline is not None:
+        new_baselines.append(
+            ContentBaseline(unit_id=check.unit_id, site_check_id=check.pk, data=outcome.baseline, samples=1)
+        )
     found = [
-        Detection(d.kind, d.severity, str(d.summary), d.technique, _clip_evidence(d.evidence))
-        for d in analysis.detections
+        _plain(Detection(d.kind, d.severity, str(d.summary), d.technique, _clip_evidence(d.evidence)))
+        for d in outcome.detections
     ]
+    snapshot = None
     if found:
-        snapshot = _snapshot(check, result, now)
+        snapshot = PageSnapshot(
+            unit_id=check.unit_id,
+            site_check_id=check.pk,
+            taken_at=now,
+            url=result.final_url or check.url,
+            status_code=result.status,
+            headers=dict(result.headers),
+            sha256=outcome.sha256,
+            size=outcome.size,
+            body=outcome.snapshot,
+        )
         for item in found:
-            item.evidence["snapshot"] = True
-        check._snapshot = snapshot  # attached to this probe's detection events
-    check.details["analysed"] = [item.as_dict() for item in found]
-    return found
+            item["evidence"]["snapshot"] = True
+    check.details["analysed"] = found
+    return list(found), snapshot
 
 
-def _record_changes(check, detections, now, events, result) -> None:
+def _plain(item: Detection) -> dict:
+    """The stored form of a detection (what ``Detection.as_dict`` gives, without copying the evidence again)."""
+    return {
+        "kind": item.kind,
+        "severity": item.severity,
+        "summary": item.summary,
+        "technique": item.technique,
+        "evidence": item.evidence,
+    }
+
+
+def _record_changes(check, detections, now, events, snapshot) -> None:
     before = {d["kind"]: d for d in check.detections}
     after = {d["kind"]: d for d in detections}
-    snapshot = getattr(check, "_snapshot", None)
+    if before == after:
+        return
     for kind, item in after.items():
         if kind not in before:
             events.append(
                 CheckEvent(
-                    unit_id=check.unit_id, site_check=check, at=now, kind=CheckEvent.Kind.DETECTED, detection=kind,
+                    unit_id=check.unit_id, site_check_id=check.pk, at=now, kind=CheckEvent.Kind.DETECTED,
+                    detection=kind,
                     severity=item["severity"], summary=item["summary"][:300], evidence=item["evidence"],
                     snapshot=snapshot if item["evidence"].get("snapshot") else None,
                 )
@@ -197,7 +369,8 @@ def _record_changes(check, detections, now, events, result) -> None:
         if kind not in after:
             events.append(
                 CheckEvent(
-                    unit_id=check.unit_id, site_check=check, at=now, kind=CheckEvent.Kind.CLEARED, detection=kind,
+                    unit_id=check.unit_id, site_check_id=check.pk, at=now, kind=CheckEvent.Kind.CLEARED,
+                    detection=kind,
                     severity=item["severity"], summary=item["summary"][:300],
                 )
             )  # fmt: skip
@@ -214,7 +387,9 @@ def _update_latest(check, result, detections, now, schedule) -> None:
         check.body_hash = result.body_hash.hex()
     check.detections = detections
     if result.tls is not None:
-        check.details["tls"] = rules._tls_evidence(result.tls)
+        tls = rules._tls_evidence(result.tls)
+        if check.details.get("tls") != tls:
+            check.details["tls"] = tls
     if result.redirects:
         check.details["redirects"] = [list(hop) for hop in result.redirects]
     if schedule:
@@ -244,17 +419,17 @@ def _clip_evidence(evidence: dict) -> dict:
     return data
 
 
-def _record(check: Check, item: Detection) -> Record:
-    evidence = json.dumps(item.evidence, ensure_ascii=False, default=str)
+def _record(check: Check, item: dict) -> Record:
+    evidence = json.dumps(item["evidence"], ensure_ascii=False, default=str)
     # The finding is written in the installation's language (the analysers' summaries are catalogue strings).
     with translation.override(settings.LANGUAGE_CODE):
-        summary = gettext(item.summary)
-        title = f"{v.DETECTION_KINDS[item.kind]}: {summary}"[:300]
+        summary = gettext(item["summary"])
+        title = f"{v.DETECTION_KINDS[item['kind']]}: {summary}"[:300]
     return Record(
         tool=TOOL,
-        rule_id=rule_id(item.kind),
+        rule_id=rule_id(item["kind"]),
         title=title,
-        severity=item.severity,
+        severity=item["severity"],
         description=summary,
         host=check.website.host,
         url=check.url,
@@ -264,14 +439,20 @@ def _record(check: Check, item: Detection) -> Record:
 
 
 def _fix(to_fix: list[tuple[Check, str]], now) -> int:
-    """Close the open monitoring findings of these (check, kind) pairs: the problem has been gone long enough."""
-    fixed = 0
-    for check, kind in to_fix:
-        fixed += Finding.objects.filter(
-            unit_id=check.unit_id,
-            source=FindingSource.MONITORING,
-            rule_id=rule_id(kind),
-            host=check.website.host,
-            status__in=OPEN_STATUSES,
-        ).update(status=FindingStatus.FIXED, closed_by_rescan=True, updated_at=now)
-    return fixed
+    """Close the open monitoring findings of these (check, kind) pairs: the problem has been gone long enough.
+
+    Two statements whatever the number of pairs (a new check reaches its recovery count for every kind it does not
+    show at its second probe): the open candidates by rule and host, then one UPDATE of those that match exactly."""
+    if not to_fix:
+        return 0
+    wanted = {(check.unit_id, rule_id(kind), check.website.host) for check, kind in to_fix}
+    candidates = Finding.objects.filter(
+        source=FindingSource.MONITORING,
+        status__in=OPEN_STATUSES,
+        rule_id__in={rule for _unit, rule, _host in wanted},
+        host__in={host for _unit, _rule, host in wanted},
+    ).values_list("pk", "unit_id", "rule_id", "host")
+    ids = [pk for pk, unit_id, rule, host in candidates if (unit_id, rule, host) in wanted]
+    if not ids:
+        return 0
+    return Finding.objects.filter(pk__in=ids).update(status=FindingStatus.FIXED, closed_by_rescan=True, updated_at=now)

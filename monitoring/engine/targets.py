@@ -71,6 +71,7 @@ class ProbeTarget:
     last_body_hash: bytes | None = None  # the body is returned (and analysed) only when its hash differs from this
     want_body: bool = False
     variants: tuple[str, ...] = ()  # extra fetches for cloaking detection, see VARIANTS
+    context: Any = None  # opaque to the engine: copied to the result (e.g. what the analyser needs besides the page)
 
 
 @dataclass(slots=True)
@@ -114,3 +115,5 @@ class ProbeResult:
     variant_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     analysis: Any = None  # what Engine(analyse=...) returned for this result
     analysis_error: str = ""  # set when the analyser raised; the probe result itself is kept
+    context: Any = None  # the target's context, as given
+    started_at: float = 0.0  # wall-clock time (epoch seconds) at which the probe started: schedule lag, last run

@@ -1,0 +1,106 @@
+"""The storage's batch behaviour: rollup blobs, writes of changed columns only, bounded statements per batch, and the
+claim's anchored schedule. No network: probe results are made by hand."""
+
+import random
+import struct
+import zlib
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from assets.tests.factories import WebsiteFactory
+from core.testing import build_test_tree
+from findings.models import Finding
+from monitoring import rollups
+from monitoring.engine.targets import ProbeResult
+from monitoring.ledger import sync_checks
+from monitoring.models import Check, DailyRollup
+from monitoring.store import store_results
+from monitoring.sweep import claim
+
+
+def test_rollup_blob_round_trip_and_size():
+    rng = random.Random(5)
+    for _ in range(500):
+        hours = [(rng.choice([0, 1, 12, 70_000]), rng.choice([0, 0, 2]), rng.randint(0, 70_000)) for _ in range(24)]
+        assert rollups.unpack(rollups.pack(hours)) == [tuple(min(x, 65535) for x in hour) for hour in hours]
+    day = [(12, 0, rng.randint(40, 200)) for _ in range(24)]  # a full day of a 5-minute check
+    assert len(rollups.pack(day)) <= 50
+    assert len(rollups.pack(rollups.EMPTY_DAY)) <= 10
+    assert rollups.unpack(None) == rollups.EMPTY_DAY
+
+
+def test_rollup_blobs_of_the_earlier_zlib_format_are_still_read():
+    hours = [(12, 1, 80 + i) for i in range(24)]
+    old = zlib.compress(b"".join(struct.pack("<HHH", *hour) for hour in hours), 9)
+    assert rollups.unpack(old) == hours
+
+
+@pytest.fixture
+def checks(db):
+    _root, _unit_a, _unit_b, school = build_test_tree()
+    for i in range(30):
+        WebsiteFactory(unit=school, name=f"学校{i}", url=f"http://s{i}.school.example/")
+    sync_checks()
+    return list(Check.objects.filter(kind="http").order_by("pk"))
+
+
+def ok(check, latency=50.0):
+    return ProbeResult(check.pk, "http", ok=True, status=200, latency_ms=latency, body_hash=b"\1" * 16)
+
+
+def refused(check):
+    return ProbeResult(check.pk, "http", ok=False, error="refused", error_detail="connection refused")
+
+
+def test_an_unchanged_probe_writes_only_what_changed_in_a_few_statements(checks):
+    now = timezone.now()
+    for step in range(3):  # the first probes set state, hash, counters
+        store_results([ok(c) for c in checks], now=now + timezone.timedelta(minutes=5 * step), schedule=False)
+    with CaptureQueriesContext(connection) as queries:
+        counts = store_results([ok(c, 60.0) for c in checks], now=now + timezone.timedelta(minutes=15), schedule=False)
+    assert counts.checks == len(checks) and counts.state_updates == len(checks)
+    updates = [q["sql"] for q in queries.captured_queries if 'UPDATE "monitoring_check"' in q["sql"]]
+    # executemany is captured as one entry ("30 times: UPDATE …"): one UPDATE for the batch, the changing columns only.
+    assert len(updates) == 1
+    assert '"latency_ms"' in updates[0] and '"successes"' in updates[0]
+    assert '"details"' not in updates[0] and '"detections"' not in updates[0] and '"state"' not in updates[0]
+    assert len(queries.captured_queries) <= 12
+    fresh = Check.objects.get(pk=checks[0].pk)
+    assert fresh.latency_ms == 60.0 and fresh.successes == 4 and fresh.state == "ok"
+    assert fresh.details["clearing"] == {"down": 2, "http_error": 2, "slow": 2}  # stops at the recovery count
+    day = DailyRollup.objects.get(site_check=checks[0])
+    assert day.probes == 4 and day.failures == 0
+    assert sum(hour[0] for hour in rollups.unpack(day.hours)) == 4
+
+
+def test_findings_of_many_checks_close_in_two_statements(checks):
+    now = timezone.now()
+    for step in range(2):
+        store_results([refused(c) for c in checks], now=now + timezone.timedelta(minutes=step), schedule=False)
+    assert Finding.objects.filter(rule_id="monitoring:down", status="open").count() == len(checks)
+    store_results([ok(c) for c in checks], now=now + timezone.timedelta(minutes=2), schedule=False)
+    with CaptureQueriesContext(connection) as queries:
+        counts = store_results([ok(c) for c in checks], now=now + timezone.timedelta(minutes=3), schedule=False)
+    assert counts.findings_fixed == len(checks)
+    assert not Finding.objects.filter(rule_id="monitoring:down", status="open").exists()
+    finding_statements = [q for q in queries.captured_queries if "findings_finding" in q["sql"]]
+    assert len(finding_statements) == 2
+
+
+def test_claim_moves_the_next_run_one_interval_past_the_due_time(checks):
+    now = timezone.now()
+    due = now - timezone.timedelta(seconds=30)
+    late = now - timezone.timedelta(hours=2)  # more than an interval late: a new cycle from now
+    Check.objects.update(next_due_at=now + timezone.timedelta(hours=1))
+    Check.objects.filter(pk=checks[0].pk).update(next_due_at=due)
+    Check.objects.filter(pk=checks[1].pk).update(next_due_at=late)
+    claimed = dict(claim(now, limit=10))
+    assert claimed == {checks[0].pk: due, checks[1].pk: late}
+    first, second = Check.objects.get(pk=checks[0].pk), Check.objects.get(pk=checks[1].pk)
+    assert first.next_due_at == due + timezone.timedelta(seconds=first.interval)  # no drift by the claim delay
+    assert now + timezone.timedelta(seconds=second.interval) <= second.next_due_at
+    assert second.next_due_at <= now + timezone.timedelta(seconds=second.interval * 1.05 + 1)
+    assert claim(now, limit=10) == []

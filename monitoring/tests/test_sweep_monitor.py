@@ -1,0 +1,100 @@
+"""The long-running scheduler (``sweep.Monitor``, what ``edusec monitor`` runs) against the simulated farm: claims,
+probes, analysis in-process or in the process pool, batched storage, schedule lag."""
+
+import os
+
+import pytest
+from django.utils import timezone
+
+from assets.tests.factories import WebsiteFactory
+from core.testing import build_test_tree
+from findings.models import Finding
+from monitoring.ledger import sync_checks
+from monitoring.models import Check, CheckEvent, ContentBaseline, PageSnapshot
+from monitoring.simfarm.testing import running_farm
+from monitoring.sweep import Monitor
+
+HEALTHY, HIDDEN, DOWN = "www.healthy.school.example", "www.hidden.school.example", "www.down.school.example"
+SITES = [
+    {"host": HEALTHY, "scenario": "healthy", "tls": "none", "ipv6": True},
+    {"host": HIDDEN, "scenario": "hidden_css_display_none", "tls": "none", "ipv6": True},
+    {"host": DOWN, "scenario": "refused", "tls": "none", "ipv6": True},
+]
+
+
+@pytest.fixture
+def farm(tmp_path):
+    with running_farm(SITES, state_dir=tmp_path / "farm") as running:
+        yield running
+
+
+@pytest.fixture
+def ledger(transactional_db):
+    _root, _unit_a, _unit_b, school = build_test_tree()
+    for host in (HEALTHY, HIDDEN, DOWN):
+        WebsiteFactory(unit=school, name=host, url=f"http://{host}/")
+    sync_checks()
+    Check.objects.update(next_due_at=timezone.now())
+
+
+def monitor(farm, workers):
+    return Monitor(
+        tick=0.05,
+        workers=workers,
+        port_map={80: farm.http_port},
+        allow_public=False,
+        ca_file=str(farm.ca_path),
+        record_lags=True,
+    )
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_monitor_claims_probes_analyses_and_stores(ledger, farm, workers):
+    pool_pids = []
+    run = monitor(farm, workers)
+    run.before_close = lambda m: pool_pids.extend(m.engine._executor._processes if m.engine._executor else [])
+    stats = run.run(until_idle=True)
+    total = Check.objects.count()
+    assert stats.claimed == stats.probed == stats.stored == total and stats.store_errors == 0
+    assert len(stats.lags) == total and all(-1 < lag < 30 for lag in stats.lags)
+    assert stats.analysed == 2  # the two content pages that answered
+    assert bool(pool_pids) is (workers > 0) and os.getpid() not in pool_pids
+    hidden = Check.objects.get(website__host=HIDDEN, kind="content")
+    assert "hidden_links" in [d["kind"] for d in hidden.detections] and hidden.analysed_hash
+    event = CheckEvent.objects.get(site_check=hidden, kind="detected", detection="hidden_links")
+    assert event.snapshot is not None and "display:none" in event.snapshot.text().replace(" ", "")
+    assert ContentBaseline.objects.count() == 2
+    assert Finding.objects.filter(rule_id="monitoring:hidden_links", host=HIDDEN).exists()
+    assert Check.objects.get(website__host=DOWN, kind="http").state == "warning"  # inside its grace period
+    # Nothing is due any more: every next run moved one interval on.
+    assert not Check.objects.filter(next_due_at__lte=timezone.now()).exists()
+
+    # A second round: unchanged pages are not analysed again, and nothing new is stored as evidence.
+    snapshots = PageSnapshot.objects.count()
+    Check.objects.update(next_due_at=timezone.now())
+    again = monitor(farm, workers).run(until_idle=True)
+    assert again.stored == total and again.analysed == 0
+    assert PageSnapshot.objects.count() == snapshots
+    assert Finding.objects.get(rule_id="monitoring:down", host=DOWN).status == "open"  # second failure: past grace
+
+
+def test_monitor_stops_when_asked(ledger, farm):
+    run = monitor(farm, 0)
+    run.stop()
+    stats = run.run()
+    assert stats.claimed == 0
+
+
+def test_the_monitor_command_once_probes_everything_due(ledger, farm, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.EDUSEC_MONITOR_PORT_MAP = f"80:{farm.http_port}"
+    settings.EDUSEC_MONITOR_ALLOW_PUBLIC = False
+    settings.EDUSEC_MONITOR_ANALYSIS_WORKERS = 0
+    settings.EDUSEC_BROKER_URL = ""
+    out = StringIO()
+    call_command("monitor", "--once", stdout=out)
+    assert f"{Check.objects.count()} checks probed" in out.getvalue()
+    assert not Check.objects.filter(last_run_at=None).exists()
