@@ -53,9 +53,10 @@ p50/p95/p99 and the achieved checks/s are printed.
 page size from SQLite's ``dbstat``, after ``VACUUM``; ``pg_total_relation_size`` on PostgreSQL, after ``VACUUM
 FULL``), defined as what one check adds to the database per day of monitoring:
 
-* rollups: one row per check and day, measured as it stands at the end of a day: after the run each rollup row is
-  filled to 24 hours at the check's own rate (the hour's measured figures, latencies taken from other checks' hours
-  so the day is not artificially uniform), then the table and its index are measured and divided by the rows;
+* rollups: one row per check and ISO week, measured as it stands at the end of a week: after the run each rollup
+  row is filled to 7 × 24 hours at the check's own rate (the hour's measured figures, latencies taken from other
+  checks' hours so the week is not artificially uniform), then the table and its index are measured and divided by
+  the rows × 7 (a week row holds seven check-days);
 * events, page copies and findings added during the run, scaled to a day (× 86,400 / SECONDS) and divided by the
   checks;
 * the check rows themselves (latest state) and content baselines are a fixed cost per check, not per day: printed
@@ -331,7 +332,7 @@ def timed(run, checks: int, ok) -> dict:
 PG_DB = "edusec_monitor_bench"
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
 MONITOR_TABLES = (
-    "monitoring_check", "monitoring_dailyrollup", "monitoring_checkevent", "monitoring_pagesnapshot",
+    "monitoring_check", "monitoring_weeklyrollup", "monitoring_checkevent", "monitoring_pagesnapshot",
     "monitoring_contentbaseline", "findings_finding",
 )  # fmt: skip
 
@@ -538,26 +539,26 @@ def table_bytes(tables=MONITOR_TABLES, *, compact: bool = True) -> dict[str, int
         return sizes
 
 
-def _fill_rollups_to_a_day() -> int:
-    """Rewrite every rollup row as it would stand at the end of its day: 24 hours at the check's rate."""
+def _fill_rollups_to_a_week() -> int:
+    """Rewrite every rollup row as it would stand at the end of its week: 7 × 24 hours at the check's rate."""
     import random
 
     from monitoring import rollups
-    from monitoring.models import DailyRollup
+    from monitoring.models import WeeklyRollup
 
-    rows = list(DailyRollup.objects.select_related("site_check").only("id", "hours", "site_check__interval"))
-    means = [mean for row in rows for good, failed, mean in rollups.unpack(row.hours) if good + failed]
+    rows = list(WeeklyRollup.objects.select_related("site_check").only("id", "hours", "site_check__interval"))
+    means = [mean for row in rows for good, failed, mean in rollups.unpack_week(row.hours) if good + failed]
     rng = random.Random(7)
     for row in rows:
-        measured = [hour for hour in rollups.unpack(row.hours) if hour[0] + hour[1]]
+        measured = [hour for hour in rollups.unpack_week(row.hours) if hour[0] + hour[1]]
         good, failed, _mean = measured[0] if measured else (1, 0, 0)
         per_hour = max(1, round(3600 / row.site_check.interval))
         share = failed / (good + failed) if good + failed else 0.0
         bad = round(per_hour * share)
-        hours = [(per_hour - bad, bad, rng.choice(means) if means else 0) for _ in range(24)]
+        hours = [(per_hour - bad, bad, rng.choice(means) if means else 0) for _ in range(rollups.SLOTS)]
         row.hours = rollups.pack(hours)
-        row.probes, row.failures = 24 * per_hour, 24 * bad
-    DailyRollup.objects.bulk_update(rows, ["hours", "probes", "failures"], batch_size=1000)
+        row.probes, row.failures = rollups.SLOTS * per_hour, rollups.SLOTS * bad
+    WeeklyRollup.objects.bulk_update(rows, ["hours", "probes", "failures"], batch_size=1000)
     return len(rows)
 
 
@@ -604,8 +605,9 @@ def child_steady(args) -> dict:
     cpu = own_cpu() - cpu + pool.cpu
     live = table_bytes(compact=False)
     after = table_bytes()
-    filled = _fill_rollups_to_a_day()
-    day_rollups = table_bytes(("monitoring_dailyrollup",))["monitoring_dailyrollup"]
+    filled = _fill_rollups_to_a_week()
+    week_rollups = table_bytes(("monitoring_weeklyrollup",))["monitoring_weeklyrollup"]
+    check_days = max(filled, 1) * 7  # a full week row holds seven check-days
     days = args.steady / 86400
     added = {table: after[table] - fixed[table] for table in MONITOR_TABLES}
     # Rows added per day: events and page copies (tables that only grow), and new findings at the table's average
@@ -643,12 +645,12 @@ def child_steady(args) -> dict:
         "bytes_live_after": live,
         "bytes_after": after,
         "rollup_rows": filled,
-        "rollup_bytes_per_check_day": day_rollups / max(filled, 1),
+        "rollup_bytes_per_check_day": week_rollups / check_days,
         "event_bytes_per_check_day": per_day_rows / checks / days,
         "new_findings": new_findings,
         "check_row_bytes": after["monitoring_check"] / checks,
         "baseline_bytes_per_content_check": after["monitoring_contentbaseline"] / n,
-        "per_check_day": day_rollups / max(filled, 1) + per_day_rows / checks / days,
+        "per_check_day": week_rollups / check_days + per_day_rows / checks / days,
     }
 
 
@@ -813,7 +815,7 @@ def report(args, rows: list[dict], steady: list[dict], load: list[float]) -> Non
         )
         print(
             f"  storage per check-day: {run['per_check_day']:.1f} bytes (target ≤ 100) = rollup row at the end of "
-            f"a day {run['rollup_bytes_per_check_day']:.1f} + new events, page copies and findings "
+            f"a week / 7 {run['rollup_bytes_per_check_day']:.1f} + new events, page copies and findings "
             f"{run['event_bytes_per_check_day']:.1f} ({run['new_findings']} new findings)"
         )
         print(

@@ -1,5 +1,5 @@
 """Monitoring: what is probed (Check), its latest state (on the Check row itself), what changed (CheckEvent, with a
-stored copy of the page when there is content evidence), charts (DailyRollup), reviewed content baselines, the
+stored copy of the page when there is content evidence), charts (WeeklyRollup), reviewed content baselines, the
 bureau's keyword library and maintenance windows.
 
 Storage follows the lesson of monitors that drowned in their own heartbeat tables: a probe updates its check's row in
@@ -183,29 +183,31 @@ class ContentBaseline(UnitOwned):
         return str(self.site_check)
 
 
-class DailyRollup(models.Model):
-    """One row per check and day for the charts: counts and a packed array of 24 hourly figures.
+class WeeklyRollup(models.Model):
+    """One row per check and ISO week for the charts: counts and a packed array of 7 × 24 hourly figures.
 
-    ``hours`` holds, per hour, (good probes, failed probes, mean latency in ms), packed as runs or plain varints (see
-    ``rollups.py``): a day of a 5-minute check costs one small row (about 90 bytes with its index), not 288.
+    ``week`` is the Monday that starts the week (local time). ``hours`` holds, per hour of the week (slot ``weekday ×
+    24 + hour``), (good probes, failed probes, mean latency in ms), packed as runs or plain varints (see
+    ``rollups.py``): a week of a 5-minute check costs one small row, not 2,016, and the database's per-row overhead
+    is paid once a week instead of every day. ``probes`` and ``failures`` are the week's totals.
     """
 
-    # No index of its own: the unique (check, day) index below starts with the check and serves its look-ups.
+    # No index of its own: the unique (check, week) index below starts with the check and serves its look-ups.
     site_check = models.ForeignKey(
         Check, on_delete=models.CASCADE, related_name="rollups", verbose_name=_("check"), db_index=False
     )
-    day = models.DateField(_("day"))
+    week = models.DateField(_("week"))
     probes = models.PositiveIntegerField(_("probes"), default=0)
     failures = models.PositiveIntegerField(_("failures"), default=0)
     hours = models.BinaryField(_("hourly figures"))
 
     class Meta:
-        verbose_name = _("daily figures")
-        verbose_name_plural = _("daily figures")
-        constraints = [models.UniqueConstraint(fields=["site_check", "day"], name="monitoring_one_rollup_per_day")]
+        verbose_name = _("weekly figures")
+        verbose_name_plural = _("weekly figures")
+        constraints = [models.UniqueConstraint(fields=["site_check", "week"], name="monitoring_one_rollup_per_week")]
 
     def __str__(self):
-        return f"{self.site_check_id} {self.day}"
+        return f"{self.site_check_id} {self.week}"
 
 
 class KeywordEntry(UnitOwned):

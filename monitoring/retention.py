@@ -1,7 +1,8 @@
 """How long monitoring keeps its history (run daily by the ``monitoring.prune_history`` task).
 
 Events are the timeline a bureau looks back on (a year by default); page copies are bulky evidence (90 days), except
-those a content baseline still points at; daily rollups feed the charts (two years).
+those a content baseline still points at; weekly rollups feed the charts (two years; a week goes as a whole once
+its last day, Sunday, is older than that).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import CheckEvent, ContentBaseline, DailyRollup, PageSnapshot
+from .models import CheckEvent, ContentBaseline, PageSnapshot, WeeklyRollup
 
 
 @transaction.atomic
@@ -26,7 +27,7 @@ def prune_history(now=None) -> dict:
         .exclude(pk__in=kept)
         .delete()[0]
     )
-    rollups = DailyRollup.objects.filter(
-        day__lt=(now - timedelta(days=settings.EDUSEC_MONITOR_ROLLUP_DAYS)).date()
-    ).delete()[0]
+    # A week row is kept while any of its days (Monday … Sunday) is inside the retention.
+    oldest_day = timezone.localtime(now - timedelta(days=settings.EDUSEC_MONITOR_ROLLUP_DAYS)).date()
+    rollups = WeeklyRollup.objects.filter(week__lt=oldest_day - timedelta(days=6)).delete()[0]
     return {"events": events, "snapshots": snapshots, "rollups": rollups}

@@ -1,32 +1,57 @@
-"""Daily rollups: one row per check and day, with 24 hourly (good, failed, mean latency) triples packed in a blob.
+"""Weekly rollups: one row per check and ISO week (from Monday), with 7 × 24 hourly (good, failed, mean latency)
+triples packed in a blob.
 
 A 5-minute check makes 288 probes a day; keeping a row per probe is what drowns other monitors. Here the charts read
-one small row per day, and a probe adds nothing but an in-place update of that row (batched per store).
+one small row per week, and a probe adds nothing but an in-place update of that row (batched per store). A row per
+week rather than per day pays the database's per-row cost (PostgreSQL: tuple header, line pointer, index entry,
+60–100 bytes) once a week instead of every day. The hour of a probe is the slot ``weekday × 24 + hour`` of its
+week's row (local time; Monday 00:00 is slot 0, Sunday 23:00 slot 167).
 
-The blob (format 1) is small because a day's figures are very regular: a version byte, then three columns (good
-probes, failed probes, mean latency in ms) of 24 hours each. A column is stored either as runs of equal values
-(``count, value`` pairs: "12 good probes in each of the 24 hours" is 2 bytes) or, when that is not shorter, as 24
-plain values, every number as an unsigned LEB128 varint. A full day of a 5-minute check takes 30–45 bytes, against
-70 for zlib (whose header, checksum and block framing outweigh what it saves on 144 bytes) — and packing and unpacking
-it costs a few microseconds instead of about 120 µs for zlib at level 9, on every probe. Hand-written because no
-library packs 72 small integers better for this shape; blobs written by the earlier zlib format are still read.
+The blob is small because the figures are very regular. A day's 24 hours are three columns (good probes, failed
+probes, mean latency in ms), each stored either as runs of equal values (``count, value`` pairs: "12 good probes in
+each of the 24 hours" is 2 bytes) or, when that is not shorter, as plain values, every number as an unsigned LEB128
+varint. A week blob (format 2) is a version byte, then its 7 days Monday first, each as its length (a varint) and its
+three columns; an empty day is a single zero byte, so an empty week is 8 bytes and a week that has just begun costs
+little more than its days so far. A probe decodes and re-encodes only its own day (``add_to_week``), so an update
+costs what it cost on the daily rows: a few tens of microseconds, instead of about 120 µs for zlib at level 9. A full
+day of a 5-minute check takes 30–45 bytes (about 70 with zlib, whose framing outweighs what it saves on 144 bytes).
+Format 1 (one day, a version byte and the three columns) and the first format (zlib) are the blobs of the earlier
+daily table; ``unpack`` still reads them. Hand-written because no library packs small integers better for this
+shape.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
+from operator import ne
 
 from django.utils import timezone
 
 HOURS = 24
+DAYS = 7
+SLOTS = DAYS * HOURS  # the hours of a week row
 LIMIT = 65535  # each figure is capped (as in the earlier 16-bit format)
-FORMAT = 1
+FORMAT = 1  # a day: 24 slots (the earlier daily rows)
+WEEK_FORMAT = 2  # a week: 168 slots
+_SLOTS_OF = {FORMAT: HOURS, WEEK_FORMAT: SLOTS}
+_FORMAT_OF = {HOURS: FORMAT, SLOTS: WEEK_FORMAT}
 _RUNS, _PLAIN = 0, 1
-_ZLIB_HOUR = struct.Struct("<HHH")  # the earlier format: zlib of 24 × (good, failed, mean latency) uint16
+_ZLIB_HOUR = struct.Struct("<HHH")  # the first format: zlib of 24 × (good, failed, mean latency) uint16
 EMPTY_DAY = [(0, 0, 0)] * HOURS
+EMPTY_WEEK = [(0, 0, 0)] * SLOTS
+
+
+def week_of(day: date) -> date:
+    """The Monday that starts the ISO week of ``day`` (the key of its rollup row)."""
+    return day - timedelta(days=day.weekday())
+
+
+def slot(day: date, hour: int) -> int:
+    """The slot of ``hour`` of ``day`` in its week's row."""
+    return day.weekday() * HOURS + hour
 
 
 def _put(value: int, out: bytearray) -> None:
@@ -36,81 +61,196 @@ def _put(value: int, out: bytearray) -> None:
     out.append(value)
 
 
-def _encode_column(values: list[int], out: bytearray) -> None:
-    runs = [(len(list(group)), value) for value, group in groupby(values)]
-    if max(values) < 0x80 and len(runs) < 0x80:
-        # Every number fits one byte (the usual case): choose by length without encoding twice.
-        if 2 * len(runs) < len(values):
-            out.append(_RUNS)
-            for count, value in runs:
-                out.append(count)
-                out.append(value)
+def _put_all(values, out: bytearray) -> None:
+    append = out.append
+    for value in values:
+        if value < 0x80:
+            append(value)
+        elif value < 0x4000:
+            append((value & 0x7F) | 0x80)
+            append(value >> 7)
         else:
+            _put(value, out)
+
+
+def _encode_column(values: list[int], out: bytearray) -> None:
+    # Runs take at least two bytes each: they are only built when they can be shorter than the plain values.
+    changes = sum(map(ne, values, values[1:]))
+    if max(values) < 0x80:
+        plain = values  # one byte each (the usual case)
+        if 2 * (changes + 1) >= len(values):
             out.append(_PLAIN)
             out += bytes(values)
-        return
+            return
+    else:
+        plain = bytearray()
+        _put_all(values, plain)
+        if 2 * (changes + 1) >= len(plain):
+            out.append(_PLAIN)
+            out += plain
+            return
     encoded_runs = bytearray()
-    for count, value in runs:
-        _put(count, encoded_runs)
+    for value, group in groupby(values):
+        _put(len(list(group)), encoded_runs)
         _put(value, encoded_runs)
-    plain = bytearray()
-    for value in values:
-        _put(value, plain)
     if len(encoded_runs) < len(plain):
         out.append(_RUNS)
         out += encoded_runs
     else:
         out.append(_PLAIN)
-        out += plain
+        out += bytes(plain)
 
 
-def pack(hours: list[tuple[int, int, int]]) -> bytes:
-    """The blob of a day's 24 hourly (good, failed, mean latency ms) triples."""
-    out = bytearray((FORMAT,))
+def _encode(hours: list[tuple[int, int, int]], out: bytearray) -> None:
     for column in zip(*hours, strict=True):
         if max(column) > LIMIT or not all(type(value) is int for value in column):
             column = [min(int(value), LIMIT) for value in column]
         _encode_column(column, out)
+
+
+def _day_segment(hours: list[tuple[int, int, int]]) -> bytes:
+    """A day inside a week blob: its length as a varint, then its three columns; an empty day is one zero byte."""
+    if not any(good or failed or mean for good, failed, mean in hours):
+        return b"\0"
+    body = bytearray()
+    _encode(hours, body)
+    head = bytearray()
+    _put(len(body), head)
+    return bytes(head + body)
+
+
+def pack(hours: list[tuple[int, int, int]]) -> bytes:
+    """The blob of a week's 168 (format 2) or a day's 24 (format 1) hourly (good, failed, mean latency ms)
+    triples."""
+    if len(hours) == SLOTS:
+        return bytes((WEEK_FORMAT,)) + b"".join(_day_segment(hours[d * HOURS : (d + 1) * HOURS]) for d in range(DAYS))
+    out = bytearray((_FORMAT_OF[len(hours)],))
+    _encode(hours, out)
     return bytes(out)
 
 
-def _decode(raw: bytes) -> list[tuple[int, int, int]]:
-    pos = 1
+def _segments(raw: bytes) -> list[bytes]:
+    """The 7 day segments (their columns, without the length; empty for an empty day) of a week blob."""
+    pos, segments = 1, []
+    for _day in range(DAYS):
+        (length,), pos = _get_all(raw, pos, 1)
+        segments.append(raw[pos : pos + length])
+        pos += length
+    return segments
+
+
+def _get_all(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
+    """``count`` varints from ``pos``; and the position after them."""
+    values: list[int] = []
+    append = values.append
+    while count:
+        byte = raw[pos]
+        pos += 1
+        if byte >= 0x80:
+            value, shift = byte & 0x7F, 7
+            while True:
+                byte = raw[pos]
+                pos += 1
+                value |= (byte & 0x7F) << shift
+                if byte < 0x80:
+                    break
+                shift += 7
+            byte = value
+        append(byte)
+        count -= 1
+    return values, pos
+
+
+def _decode(raw: bytes, slots: int, pos: int = 1) -> list[tuple[int, int, int]]:
     columns = []
     for _column in range(3):
         mode = raw[pos]
         pos += 1
-        values: list[int] = []
-        while len(values) < HOURS:
-            numbers = []
-            for _number in range(2 if mode == _RUNS else 1):
-                value = shift = 0
-                while True:
-                    byte = raw[pos]
-                    pos += 1
-                    value |= (byte & 0x7F) << shift
-                    if byte < 0x80:
-                        break
-                    shift += 7
-                numbers.append(value)
-            if mode == _RUNS:
-                values.extend([numbers[1]] * numbers[0])
+        if mode == _PLAIN:
+            chunk = raw[pos : pos + slots]
+            if len(chunk) == slots and max(chunk) < 0x80:  # one byte per value (the usual case)
+                columns.append(list(chunk))
+                pos += slots
             else:
-                values.append(numbers[0])
-        columns.append(values[:HOURS])
+                values, pos = _get_all(raw, pos, slots)
+                columns.append(values)
+            continue
+        values = []
+        while len(values) < slots:
+            (count, value), pos = _get_all(raw, pos, 2)
+            values.extend([value] * count)
+        columns.append(values[:slots])
     return list(zip(*columns, strict=True))
 
 
 def unpack(blob: bytes | memoryview | None) -> list[tuple[int, int, int]]:
-    """The 24 hourly (good, failed, mean latency ms) triples of a stored day."""
+    """The hourly (good, failed, mean latency ms) triples of a stored blob: 24 for a day's (formats 1 and zlib),
+    168 for a week's (format 2). An empty blob is an empty day."""
     if not blob:
         return list(EMPTY_DAY)
     raw = bytes(blob)
+    if raw[0] == WEEK_FORMAT:
+        hours: list[tuple[int, int, int]] = []
+        for segment in _segments(raw):
+            hours += _decode(segment, HOURS, 0) if segment else EMPTY_DAY
+        return hours
     if raw[0] == FORMAT:
-        return _decode(raw)
-    # The earlier format: a zlib stream (its first byte is 0x78, never 1).
+        return _decode(raw, HOURS)
+    # The first format: a zlib stream of a day (its first byte is 0x78, never 1 or 2).
     raw = zlib.decompress(raw)
     return [_ZLIB_HOUR.unpack_from(raw, i * _ZLIB_HOUR.size) for i in range(HOURS)]
+
+
+def unpack_week(blob: bytes | memoryview | None) -> list[tuple[int, int, int]]:
+    """The 168 hourly triples of a stored week row (an empty blob is an empty week)."""
+    if not blob:
+        return list(EMPTY_WEEK)
+    hours = unpack(blob)
+    if len(hours) != SLOTS:
+        raise ValueError(f"not a week's rollup blob ({len(hours)} slots)")
+    return hours
+
+
+def add_to_week(blob: bytes | memoryview | None, at: int, good: int, failed: int, latency_total: float, timed: int):
+    """The week blob with probes folded into slot ``at`` (as ``add``): only that day's segment is decoded and
+    re-encoded, so an update costs what it cost on a daily row."""
+    raw = bytes(blob) if blob else pack(EMPTY_WEEK)
+    if raw[0] != WEEK_FORMAT:
+        raise ValueError("not a week's rollup blob")
+    segments = _segments(raw)
+    day, hour = divmod(at, HOURS)
+    hours = _decode(segments[day], HOURS, 0) if segments[day] else list(EMPTY_DAY)
+    add(hours, hour, good, failed, latency_total, timed)
+    parts = [bytes((WEEK_FORMAT,))]
+    for index, segment in enumerate(segments):
+        if index == day:
+            parts.append(_day_segment(hours))
+        else:
+            head = bytearray()
+            _put(len(segment), head)
+            parts.append(bytes(head) + segment)
+    return b"".join(parts)
+
+
+def days_of(week_hours: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+    """A week's 168 slots as its 7 days of 24 hours, Monday first."""
+    return [week_hours[day * HOURS : (day + 1) * HOURS] for day in range(DAYS)]
+
+
+def merge_days(days) -> dict[tuple[int, date], list]:
+    """Daily rows ``(check id, day, probes, failures, blob)`` as weekly ones: ``{(check id, Monday): [probes,
+    failures, 168 hourly triples]}``. Each day's 24 hours go to slots ``weekday × 24`` onwards (the daily table held
+    one row per check and day); the counts are summed. Used by the migration that made the weekly table."""
+    weeks: dict[tuple[int, date], list] = {}
+    for check_id, day, probes, failures, blob in days:
+        entry = weeks.get((check_id, week_of(day)))
+        if entry is None:
+            entry = weeks[(check_id, week_of(day))] = [0, 0, list(EMPTY_WEEK)]
+        entry[0] += probes
+        entry[1] += failures
+        base = day.weekday() * HOURS
+        entry[2][base : base + HOURS] = unpack(blob)
+    return weeks
 
 
 def add(hours: list[tuple[int, int, int]], hour: int, good: int, failed: int, latency_total: float, timed: int):
@@ -123,11 +263,11 @@ def add(hours: list[tuple[int, int, int]], hour: int, good: int, failed: int, la
 
 
 class Accumulator:
-    """Collects one store's probes per check, then writes them into today's rollup rows in a few statements."""
+    """Collects one store's probes per check, then writes them into this week's rollup rows in a few statements."""
 
     def __init__(self, now: datetime):
         local = timezone.localtime(now)
-        self.day, self.hour = local.date(), local.hour
+        self.week, self.slot = week_of(local.date()), slot(local.date(), local.hour)
         self.per_check: dict[int, list] = {}
 
     def add(self, check_id: int, ok: bool, latency_ms: float | None) -> None:
@@ -142,38 +282,36 @@ class Accumulator:
     def save(self) -> None:
         from django.db import connection
 
-        from .models import DailyRollup
+        from .models import WeeklyRollup
 
         if not self.per_check:
             return
         existing = dict(
-            DailyRollup.objects.filter(day=self.day, site_check_id__in=list(self.per_check)).values_list(
+            WeeklyRollup.objects.filter(week=self.week, site_check_id__in=list(self.per_check)).values_list(
                 "site_check_id", "hours"
             )
         )
         created, updates = [], []
         for check_id, (good, failed, latency_total, timed) in self.per_check.items():
             blob = existing.get(check_id)
-            hours = unpack(blob)
-            add(hours, self.hour, good, failed, latency_total, timed)
-            packed = pack(hours)
+            packed = add_to_week(blob, self.slot, good, failed, latency_total, timed)
             if blob is None:
                 created.append(
-                    DailyRollup(
-                        site_check_id=check_id, day=self.day, hours=packed, probes=good + failed, failures=failed
+                    WeeklyRollup(
+                        site_check_id=check_id, week=self.week, hours=packed, probes=good + failed, failures=failed
                     )
                 )
             else:
                 updates.append((packed, good + failed, failed, check_id))
         # A row made by another writer since the read above would only lose this store's figures of the hour.
-        DailyRollup.objects.bulk_create(created, ignore_conflicts=True)
+        WeeklyRollup.objects.bulk_create(created, ignore_conflicts=True)
         if updates:
-            table = connection.ops.quote_name(DailyRollup._meta.db_table)
-            day = DailyRollup._meta.get_field("day").get_db_prep_value(self.day, connection)
+            table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
+            week = WeeklyRollup._meta.get_field("week").get_db_prep_value(self.week, connection)
             with connection.cursor() as cursor:
                 # One prepared statement for the batch; counts are added in SQL (another writer may have added too).
                 cursor.executemany(
                     f"UPDATE {table} SET hours = %s, probes = probes + %s, failures = failures + %s "
-                    f"WHERE site_check_id = %s AND day = %s",
-                    [(*row, day) for row in updates],
+                    f"WHERE site_check_id = %s AND week = %s",
+                    [(*row, week) for row in updates],
                 )

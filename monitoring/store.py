@@ -1,5 +1,5 @@
 """Turning a batch of probe results into stored state: the checks' latest state, events only on change or detection,
-a page copy as evidence, the day's rollup, and findings through the findings writer.
+a page copy as evidence, the week's rollup, and findings through the findings writer.
 
 Everything for one batch happens in one transaction with a fixed number of statements per batch, whatever its size:
 the latest state is written with one prepared UPDATE per set of changed columns (``executemany``; an unchanged page

@@ -2,7 +2,7 @@
 default library's summary. The generic list/detail/edit pages of the registered models come from the registry.
 
 Rows are reached through ``restrict`` only: a website is shown when the user may see its checks, a content baseline,
-page copy or daily rollup only through such a check, an event or a finding through its own ``restrict``. A website,
+page copy or weekly rollup only through such a check, an event or a finding through its own ``restrict``. A website,
 event or check of another unit's subtree answers 404.
 """
 
@@ -43,7 +43,15 @@ from .analysis.defacement import REASONS as DEFACEMENT_REASONS
 from .analysis.scripts import REASONS as SCRIPT_REASONS
 from .keywords import default_summary
 from .ledger import KINDS
-from .models import Check, CheckEvent, CheckState, ContentBaseline, DailyRollup, MaintenanceWindow, PageSnapshot
+from .models import (
+    Check,
+    CheckEvent,
+    CheckState,
+    ContentBaseline,
+    MaintenanceWindow,
+    PageSnapshot,
+    WeeklyRollup,
+)
 from .tables import STATE_COLOURS, severity_badge
 
 # Worst-of order for a site and a tile. Unknown and maintenance are both grey; maintenance wins over "not probed yet".
@@ -266,23 +274,29 @@ def tls_details(check: Check | None, now) -> dict | None:
 
 def chart_data(checks: list[Check], today: dt.date) -> dict:
     """Hourly mean latency and daily availability of the site's availability check over the last 30 days, from the
-    daily rollups (one query)."""
+    weekly rollups (one query; 30 days touch five or six weeks)."""
     main = next((c for c in checks if c.kind == v.HTTP), None) or checks[0]
     first = today - dt.timedelta(days=CHART_DAYS - 1)
-    rows = {r.day: r for r in DailyRollup.objects.filter(site_check=main, day__gte=first).order_by("day")}
+    weeks = {
+        r.week: rollups.days_of(rollups.unpack_week(r.hours))
+        for r in WeeklyRollup.objects.filter(site_check=main, week__gte=rollups.week_of(first), week__lte=today)
+    }
     zone = timezone.get_current_timezone()
     latency, days, uptime, probes = [], [], [], []
     for offset in range(CHART_DAYS):
         day = first + dt.timedelta(days=offset)
-        row = rows.get(day)
+        week = weeks.get(rollups.week_of(day))
+        hours = week[day.weekday()] if week else rollups.EMPTY_DAY
         days.append(day.isoformat())
-        if row is None or not row.probes:
+        total = sum(good + failed for good, failed, _mean in hours)
+        if not total:
             uptime.append(None)
             probes.append(0)
             continue
-        uptime.append(round(100 * (row.probes - row.failures) / row.probes, 2))
-        probes.append(row.probes)
-        for hour, (good, failed, mean) in enumerate(rollups.unpack(row.hours)):
+        failures = sum(failed for _good, failed, _mean in hours)
+        uptime.append(round(100 * (total - failures) / total, 2))
+        probes.append(total)
+        for hour, (good, failed, mean) in enumerate(hours):
             if good + failed and mean:
                 at = dt.datetime.combine(day, dt.time(hour), tzinfo=zone)
                 latency.append([int(at.timestamp() * 1000), mean])

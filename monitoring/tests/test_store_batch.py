@@ -16,7 +16,7 @@ from findings.models import Finding
 from monitoring import rollups
 from monitoring.engine.targets import ProbeResult
 from monitoring.ledger import sync_checks
-from monitoring.models import Check, DailyRollup
+from monitoring.models import Check, WeeklyRollup
 from monitoring.store import store_results
 from monitoring.sweep import claim
 
@@ -71,9 +71,9 @@ def test_an_unchanged_probe_writes_only_what_changed_in_a_few_statements(checks)
     fresh = Check.objects.get(pk=checks[0].pk)
     assert fresh.latency_ms == 60.0 and fresh.successes == 4 and fresh.state == "ok"
     assert fresh.details["clearing"] == {"down": 2, "http_error": 2, "slow": 2}  # stops at the recovery count
-    day = DailyRollup.objects.get(site_check=checks[0])
-    assert day.probes == 4 and day.failures == 0
-    assert sum(hour[0] for hour in rollups.unpack(day.hours)) == 4
+    week = WeeklyRollup.objects.get(site_check=checks[0])
+    assert week.probes == 4 and week.failures == 0
+    assert sum(hour[0] for hour in rollups.unpack_week(week.hours)) == 4
 
 
 def test_findings_of_many_checks_close_in_two_statements(checks):

@@ -9,7 +9,7 @@ from core.testing import build_test_tree
 from findings.models import Finding
 from monitoring import rollups
 from monitoring.ledger import sync_checks
-from monitoring.models import Check, CheckEvent, ContentBaseline, DailyRollup, PageSnapshot
+from monitoring.models import Check, CheckEvent, ContentBaseline, PageSnapshot, WeeklyRollup
 from monitoring.simfarm.testing import running_farm
 from monitoring.sweep import claim_due, probe_checks, run_due
 
@@ -97,9 +97,10 @@ def test_a_round_sets_state_events_rollups_and_findings(ledger, farm):
         ("monitoring:ipv6_missing", DOWN),  # a site that refuses connections refuses them over IPv6 too
     }
     assert findings.get(rule_id="monitoring:hidden_links").unit == hidden.unit
-    day = DailyRollup.objects.get(site_check=check(HEALTHY, "http"))
-    hours = rollups.unpack(day.hours)
-    assert day.probes == 1 and sum(h[0] for h in hours) == 1 and any(h[2] > 0 for h in hours)
+    week = WeeklyRollup.objects.get(site_check=check(HEALTHY, "http"))
+    hours = rollups.unpack_week(week.hours)
+    assert week.week == rollups.week_of(timezone.localdate()) and week.week.weekday() == 0
+    assert week.probes == 1 and sum(h[0] for h in hours) == 1 and any(h[2] > 0 for h in hours)
 
 
 @pytest.mark.django_db
@@ -182,7 +183,7 @@ def test_history_is_pruned_by_retention_but_baseline_pages_stay(ledger, farm, se
         unit=snapshot.unit, site_check=snapshot.site_check, taken_at=snapshot.taken_at, url=snapshot.url,
         sha256=snapshot.sha256, size=snapshot.size, body=snapshot.body,
     )  # fmt: skip
-    events, rollups, snapshots = CheckEvent.objects.count(), DailyRollup.objects.count(), PageSnapshot.objects.count()
+    events, rollups, snapshots = CheckEvent.objects.count(), WeeklyRollup.objects.count(), PageSnapshot.objects.count()
     assert events and rollups and snapshots >= 2
     assert prune_history() == {"events": 0, "snapshots": 0, "rollups": 0}
     far = timezone.now() + timezone.timedelta(days=800)

@@ -24,7 +24,7 @@ from monitoring.analysis.personal_info import find_ids, find_mobiles
 from monitoring.engine.targets import ProbeResult
 from monitoring.keywords import clear_cache, keyword_library_for
 from monitoring.ledger import sync_checks
-from monitoring.models import Check, CheckEvent, ContentBaseline, DailyRollup, KeywordEntry, MaintenanceWindow
+from monitoring.models import Check, CheckEvent, ContentBaseline, KeywordEntry, MaintenanceWindow, WeeklyRollup
 from monitoring.simfarm.pages import SchoolPages
 from monitoring.store import store_results
 from orgs.models import Unit
@@ -254,10 +254,11 @@ def test_site_page_shows_state_detections_events_tls_and_chart_data(region, site
         summary="no AAAA record",
     )
     today = timezone.localdate()
-    hours = [(0, 0, 0)] * 24
-    hours[9] = (11, 1, 140)
-    DailyRollup.objects.create(
-        site_check=http, day=today - dt.timedelta(days=2), probes=12, failures=1, hours=rollups.pack(hours)
+    hours = list(rollups.EMPTY_WEEK)
+    day = today - dt.timedelta(days=2)
+    hours[rollups.slot(day, 9)] = (11, 1, 140)
+    WeeklyRollup.objects.create(
+        site_check=http, week=rollups.week_of(day), probes=12, failures=1, hours=rollups.pack(hours)
     )
     response = login(region["officer_a"]).get(f"/monitoring/sites/{website.pk}/")
     assert response.status_code == 200
@@ -636,15 +637,15 @@ def test_board_and_site_page_in_a_browser(live_server, page, settings):
     }
     Check.objects.filter(website=website, kind="tls").update(details={"tls": tls})
     today = timezone.localdate()
+    days = []
     for offset in range(30):
         hours = [(12, 1 if (offset + h) % 17 == 0 else 0, 120 + (offset * 7 + h * 13) % 90) for h in range(24)]
-        DailyRollup.objects.create(
-            site_check=http,
-            day=today - dt.timedelta(days=offset),
-            probes=sum(g + f for g, f, _m in hours),
-            failures=sum(f for _g, f, _m in hours),
-            hours=rollups.pack(hours),
-        )
+        days.append((http.pk, today - dt.timedelta(days=offset), sum(g + f for g, f, _m in hours),
+                     sum(f for _g, f, _m in hours), rollups.pack(hours)))  # fmt: skip
+    WeeklyRollup.objects.bulk_create(
+        WeeklyRollup(site_check_id=check_id, week=week, probes=probes, failures=failures, hours=rollups.pack(hours))
+        for (check_id, week), (probes, failures, hours) in rollups.merge_days(days).items()
+    )
     body = SchoolPages("www.s1.school.example", school_a.name).page("hidden_css_display_none").body
     store_page(website, body)
     officer = make_user("city_sec", root, ["security_officer"])
