@@ -13,3 +13,9 @@ from monitoring.analysis import KeywordLibrary  # noqa: E402
 from monitoring.content import analyse_in_pool  # noqa: E402,F401
 
 KeywordLibrary.default()
+
+# Everything loaded so far lives as long as the workers: keep it out of the collector's generations, so that a worker's
+# collections walk only what its own pages allocate (and do not touch, hence copy, the shared pages).
+import gc  # noqa: E402
+
+gc.freeze()

@@ -83,7 +83,7 @@ def analyse_in_pool(result: ProbeResult) -> ContentOutcome | None:
 
 def library_for_pool(library: KeywordLibrary | None) -> KeywordLibrary | None:
     """None for the default library (every pool worker has its own); a unit's own library travels with its pages,
-    pickled once per batch of pages (about 60 KB for the shipped list)."""
+    pickled once per batch of pages (about 125 KB for the shipped list)."""
     if library is None or library is KeywordLibrary.default():
         return None
     return library

@@ -15,7 +15,7 @@ mobile number leaves this package.
 """
 
 from .cloaking import compare_variants, find_script_cloaking, merge
-from .defacement import compare, fingerprint, make_baseline, spam_title_detection
+from .defacement import Sketch, compare, make_baseline, spam_title_detection
 from .domains import SiteScope
 from .hidden_links import find_hidden_links
 from .keywords import KeywordLibrary, find_keywords
@@ -82,7 +82,7 @@ def analyse_page(
             cloaking,
         )
     detections.append(cloaking)
-    analysis = PageAnalysis(url=url, title=page.title, fingerprint=fingerprint(page))
+    analysis = PageAnalysis(url=url, title=page.title, fingerprint=Sketch(page))
     analysis.detections = [detection for detection in detections if detection is not None]
     defacement = compare(baseline, analysis, library) if baseline else spam_title_detection(page.title, library)
     if defacement is not None:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_noop
 from selectolax.lexbor import SelectolaxError
 
 from ..vocabulary import HIDDEN_LINKS
-from .domains import BARE_DOMAIN_RE, host_of, is_spam_host
+from .domains import find_bare_domains, host_of, is_spam_host
 from .keywords import SPAM_CATEGORIES, KeywordLibrary
 from .page import Page, excerpt, parse_fragment, squash
 from .results import HIGH, MEDIUM, Detection
@@ -30,8 +30,8 @@ from .style import (
     length_px,
     parse_colour,
     parse_declarations,
-    parse_stylesheet,
     same_colour,
+    stylesheet_rules,
 )
 
 MIN_FOREIGN_TARGETS = 2
@@ -42,6 +42,10 @@ MAX_BLOCKS = 10
 MAX_LINKS = 30
 MAX_WRAPPED_CHARS = 20000  # how far after a script opening a hidden wrapper we look for its content
 WHITE = (255, 255, 255)
+
+# Selectors made only of these characters can be joined into one selector list (one pass over the tree) without
+# changing what each one matches; anything else (attribute values, pseudo-classes...) is queried on its own.
+_SIMPLE_SELECTOR_RE = re.compile(r"[A-Za-z0-9_#.>+~* \t\n-]+")
 
 # Resource URLs in data attributes are lazy-loaded images and media, not links.
 _RESOURCE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".bmp", ".ico", ".mp4", ".mp3", ".js", ".css")
@@ -108,6 +112,7 @@ class HiddenLinkFinder:
         self.library = library
         self.candidates: dict[int, tuple] = {}  # mem_id -> (node, [techniques])
         self.fragments: list[Block] = []  # blocks found in comments, data attributes and script strings
+        self.holders: dict | None = None  # ``payload_holders()`` once known: other elements carry no payload
 
     # --- collection ---------------------------------------------------------------------------------------------
 
@@ -155,13 +160,11 @@ class HiddenLinkFinder:
 
     def collect_stylesheets(self, colours, backgrounds):
         for css in self.page.style_sheets:
-            for selectors, declarations in parse_stylesheet(css):
-                techniques = hiding_techniques(declarations)
-                colour = parse_colour(declarations.get("color", ""))
-                background = background_of(declarations)
+            for rule in stylesheet_rules(css):
+                techniques, colour, background = rule.techniques, rule.colour, rule.background
                 if not techniques and not colour and background is None:
                     continue
-                for selector in selectors.split(","):
+                for selector in rule.selectors:
                     for node in self.select(selector):
                         for technique in techniques:
                             self.add(node, technique)
@@ -172,7 +175,14 @@ class HiddenLinkFinder:
 
     def collect_same_colour(self, colours, backgrounds):
         """Text coloured like the nearest background behind it (own, ancestor's, or the white default)."""
+        possible = [WHITE, *{value for value in backgrounds.values() if isinstance(value, tuple)}]
+        like_a_background = {}  # colour -> whether it is like any background on the page (or the white default)
         for mem_id, (node, colour) in colours.items():
+            alike = like_a_background.get(colour)
+            if alike is None:
+                alike = like_a_background[colour] = any(same_colour(colour, value) for value in possible)
+            if not alike:
+                continue  # like no background on the page: no need to find the one behind this element
             background = backgrounds.get(mem_id)
             ancestor = node.parent
             while background is None and ancestor is not None:
@@ -221,7 +231,7 @@ class HiddenLinkFinder:
         if not _JS_HIDDEN_WRAPPER_RE.search(written):
             return
         fragment = parse_fragment(written)
-        if fragment.css_first("a[href]") is not None or BARE_DOMAIN_RE.search(
+        if fragment.css_first("a[href]") is not None or find_bare_domains(
             fragment.body.text() if fragment.body else ""
         ):
             self.fragments.append(self.fragment_block("js_write_hidden", written, fragment))
@@ -243,21 +253,122 @@ class HiddenLinkFinder:
 
     def collect_fragments(self):
         """Links in comments and data attributes: markup the browser never shows, search engines may read."""
-        comments = [
-            text for text in self.page.comments if "href" in text or "://" in text or BARE_DOMAIN_RE.search(text)
-        ]
+        comments = [text for text in self.page.comments if "href" in text or "://" in text or find_bare_domains(text)]
         if comments:
             joined = "\n".join(comments)
             self.fragments.append(self.fragment_block("comment_links", joined, parse_fragment(joined)))
         values = []
         for _node, name, value in self.page.data_attributes:
-            if "<" in value or "://" in value or BARE_DOMAIN_RE.search(value):
+            if "<" in value or "://" in value or find_bare_domains(value):
                 values.append(f'{name}="{value}"')
         if values:
             block = Block("data_attribute_links", ["data_attribute_links"], excerpt("\n".join(values)))
             for value in values:
                 self.fill_from_markup(block, value.split("=", 1)[1].strip('"'))
             self.fragments.append(block)
+
+    # --- fast path ----------------------------------------------------------------------------------------------
+    #
+    # A hidden element only becomes a block when it holds a payload: a link to a foreign site, a foreign bare domain or
+    # a spam keyword in its text (``Block.has_payload``), and a hidden ancestor only matters to a foreign iframe. So
+    # when no element on the way from such a payload (or iframe) up to the root can be hidden, collecting the hidden
+    # elements of the page (one CSS query per style rule, colour inheritance...) cannot change the result, and is
+    # skipped. "Can be hidden" over-approximates every rule of ``collect``; when in doubt, ``collect`` runs.
+
+    def collect_written_wrappers(self):
+        for script, code in self.page.inline_scripts:
+            if _JS_WRITE_RE.search(code):
+                self.collect_written_wrapper(script, code)
+
+    def elements_may_carry_payload(self) -> bool:
+        if self.library.has_whitespace:
+            return True  # a keyword could span two text nodes: the per-node scan of the text would not see it
+        holders = self.holders = self.payload_holders()
+        return bool(holders) and self.may_hide_any(holders)
+
+    def payload_holders(self) -> dict:
+        """mem_id -> node of every element that holds a payload, with its ancestors; and the iframes' ancestors."""
+        page, scope, holders = self.page, self.page.scope, {}
+
+        def hold(node):
+            while node is not None and node.mem_id not in holders:
+                holders[node.mem_id] = node
+                node = node.parent
+
+        for node, href in page.anchors:
+            if scope.is_foreign(host_of(href)):
+                hold(node)
+        text_nodes = page.text_nodes
+        for match in page.keyword_matches(self.library):
+            if match.category in SPAM_CATEGORIES:
+                hold(text_nodes[page.node_index_at(match.start)].parent)
+        for match in page.bare_domain_matches:
+            if scope.is_foreign(match.group(1).lower()):
+                hold(text_nodes[page.node_index_at(match.start())].parent)
+        for element, _text in page.raw_texts:
+            hold(element)  # script, style, title... text is part of an element's text() too: not worth scanning
+        for node, attributes in page.iframes:
+            if scope.is_foreign(host_of(attributes.get("src") or "")):
+                hold(node.parent)
+        return holders
+
+    def may_hide_any(self, holders: dict) -> bool:
+        """Whether any of these elements could be a hidden candidate of ``collect`` (over-approximated)."""
+        page = self.page
+        styles = [(node, parse_declarations(style)) for node, style in page.styled]
+        rules = [rule for css in page.style_sheets for rule in stylesheet_rules(css)]
+        backgrounds = {background_of(declarations) for _node, declarations in styles}
+        backgrounds |= {
+            parse_colour(attributes["bgcolor"]) for _node, attributes in page.coloured if "bgcolor" in attributes
+        }
+        backgrounds |= {rule.background for rule in rules}
+        possible = [WHITE, *(value for value in backgrounds if isinstance(value, tuple))]
+        verdicts = {}
+
+        def same_as_a_background(colour) -> bool:
+            if not isinstance(colour, tuple):
+                return False
+            verdict = verdicts.get(colour)
+            if verdict is None:
+                verdict = verdicts[colour] = any(same_colour(colour, value) for value in possible)
+            return verdict
+
+        for node, declarations in styles:
+            if node.mem_id in holders and (
+                hiding_techniques(declarations) or same_as_a_background(parse_colour(declarations.get("color", "")))
+            ):
+                return True
+        for node, attributes in page.coloured:
+            if (
+                node.mem_id in holders
+                and "color" in attributes
+                and same_as_a_background(parse_colour(attributes["color"]))
+            ):
+                return True
+        for node in holders.values():
+            tag = node.tag
+            if tag in ("marquee", "noscript") or (tag and tag[0] != "-" and "hidden" in node.attributes):
+                return True
+        selectors = [selector for _script, code in page.inline_scripts for selector in self.hidden_targets(code)]
+        for rule in rules:
+            if rule.techniques or same_as_a_background(rule.colour):
+                selectors += rule.selectors
+        return self.selects_any(selectors, holders)
+
+    def selects_any(self, selectors, holders: dict) -> bool:
+        simple, other = [], []
+        for selector in selectors:
+            selector = selector.strip()
+            if not selector or ":" in selector or "@" in selector or selector in ("html", "body", "*"):
+                continue  # never selected by ``select``
+            (simple if _SIMPLE_SELECTOR_RE.fullmatch(selector) else other).append(selector)
+        if simple:
+            try:
+                if any(node.mem_id in holders for node in self.page.tree.css(", ".join(dict.fromkeys(simple)))):
+                    return True
+            except SelectolaxError:
+                other += simple  # one of them is not valid: ask one by one, like ``select``
+        return any(node.mem_id in holders for selector in dict.fromkeys(other) for node in self.select(selector))
 
     # --- payload ------------------------------------------------------------------------------------------------
 
@@ -297,8 +408,8 @@ class HiddenLinkFinder:
             block.spam_hosts = True
 
     def fill_text(self, block: Block, text: str):
-        for domain in BARE_DOMAIN_RE.findall(text):
-            domain = domain.lower()
+        for match in find_bare_domains(text):
+            domain = match.group(1).lower()
             if self.page.scope.is_foreign(domain) and domain not in block.bare_domains:
                 if not any(link["host"] == domain for link in block.links):
                     block.bare_domains.append(domain)
@@ -324,6 +435,8 @@ class HiddenLinkFinder:
                 ancestor = ancestor.parent
             if nested:
                 continue
+            if self.holders is not None and mem_id not in self.holders:
+                continue  # no link, domain or keyword inside: a block without payload, dropped anyway
             block = Block(techniques[0], techniques, "")
             anchors = node.css("a[href], area[href]")
             if node.tag in ("a", "area"):
@@ -341,7 +454,7 @@ class HiddenLinkFinder:
         """Foreign domains written as plain text (outside links), a favourite of spam that avoids ``<a>`` tags."""
         page = self.page
         domains, spam, contexts = [], False, []
-        for match in BARE_DOMAIN_RE.finditer(page.text):
+        for match in page.bare_domain_matches:
             domain = match.group(1).lower()
             if not page.scope.is_foreign(domain):
                 continue
@@ -384,7 +497,10 @@ class HiddenLinkFinder:
     # --- result -------------------------------------------------------------------------------------------------
 
     def detection(self) -> Detection | None:
-        self.collect()
+        if self.elements_may_carry_payload():
+            self.collect()
+        else:
+            self.collect_written_wrappers()  # the fragments that ``collect`` would have found, in the same order
         self.collect_fragments()
         blocks = [block for block in self.element_blocks() + self.fragments if block.has_payload()]
         blocks += self.iframe_blocks()

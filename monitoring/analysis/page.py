@@ -1,20 +1,27 @@
 """One parse of the page, shared by every analyser.
 
 ``Page`` walks the lexbor tree once and keeps what several analysers need: the text nodes (outside script and style),
-comments, inline scripts, script sources, elements with inline styles or data attributes, style sheets and meta tags.
-The walk is a single ``traverse`` call, which is far cheaper than many Python-level searches.
+comments, inline scripts, script sources, elements with inline styles or data attributes, style sheets, meta tags,
+links and the text of raw-text elements. The walk is a single ``traverse`` call, which is far cheaper than many
+Python-level searches; whatever only some pages need (the folded text, keyword and domain scans, the region of each
+text node) is computed on first use and then shared by the analysers.
 """
 
 import bisect
 import re
 from functools import cached_property
+from itertools import accumulate
+from operator import attrgetter, methodcaller
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
-from .domains import SiteScope
+from .domains import SiteScope, find_bare_domains
 
 # Text of these elements is never shown as text.
-_NON_TEXT_PARENTS = {"script", "style", "title", "template", "iframe", "noembed", "xmp", "head"}
+_NON_TEXT_PARENTS = frozenset({"script", "style", "title", "template", "iframe", "noembed", "xmp", "head"})
+
+# Longest region path of the defacement fingerprint (see ``Page.region_paths``).
+REGION_DEPTH = 6
 
 # Evidence excerpts are capped (in UTF-8 bytes) so a finding row stays small.
 MAX_EXCERPT = 2048
@@ -26,15 +33,39 @@ FOLD_TABLE.update({code: code + 32 for code in range(ord("A"), ord("Z") + 1)})
 FOLD_TABLE.update({code + 0xFEE0: code + 32 for code in range(ord("A"), ord("Z") + 1)})
 FOLD_TABLE[0x3000] = 0x20
 
+# ``str.translate`` looks every character up in the table, which is slow for CJK text (about 60 ns a character). The
+# characters that fold are few and no folded character folds again, so replacing each one that occurs is the same
+# translation at C speed.
+_FOLD_CHARACTERS = {chr(code): chr(value) for code, value in FOLD_TABLE.items()}
+assert not set(_FOLD_CHARACTERS.values()) & set(_FOLD_CHARACTERS), "a folded character must not fold again"
+_FOLDING_RE = re.compile("[" + "".join(sorted(re.escape(char) for char in _FOLD_CHARACTERS)) + "]")
+_FOLD_BY_TRANSLATE = 64  # shorter strings: translate is cheaper than a search
+
 _WHITESPACE_RE = re.compile(r"\s+")
+_TAG = attrgetter("tag")
+_MEM_ID = attrgetter("mem_id")
+_PARENT = attrgetter("parent")
+_ATTRIBUTES = attrgetter("attributes")
+_GET_CLASS = methodcaller("get", "class")
+_GET_ID = methodcaller("get", "id")
+_REGION_TOPS = frozenset({"body", "html", "head"})  # a region path stops there
 
 
 def fold(text: str) -> str:
-    return text.translate(FOLD_TABLE)
+    if len(text) < _FOLD_BY_TRANSLATE or text.isascii():
+        return text.translate(FOLD_TABLE)
+    found = _FOLDING_RE.findall(text)
+    if not found:
+        return text
+    for char in set(found):
+        text = text.replace(char, _FOLD_CHARACTERS[char])
+    return text
 
 
 def excerpt(html: str, limit: int = MAX_EXCERPT) -> str:
     """At most ``limit`` UTF-8 bytes; never cuts through a number, so masking still recognises it afterwards."""
+    if len(html) * 4 <= limit:
+        return html  # cannot exceed the limit: a character is at most four UTF-8 bytes
     encoded = html.encode("utf-8")
     if len(encoded) <= limit:
         return html
@@ -59,6 +90,61 @@ def squash(text: str) -> str:
     return _WHITESPACE_RE.sub(" ", text).strip()
 
 
+# The elements whose attributes some analyser reads, found by one CSS query (C code) instead of reading the attributes
+# of every element in Python. Attribute selectors match whatever the element's namespace; ``[href*="//"]`` selects the
+# links that can point to another host (``domains.host_of`` needs "//"). Data attributes are added by name (below).
+_ELEMENT_QUERY = '[style], [color], [bgcolor], [alt], [title], [href*="//"], script, meta, iframe, marquee'
+# Names of data attributes written in the source: the tokenizer ends a name at white space, "/", ">" or "=" and
+# lower-cases its ASCII letters. The candidates are a superset (some come from scripts or text); each is queried as an
+# attribute selector, with CSS escapes for characters outside plain identifiers. "data-" is found in any ASCII case from
+# its dash (a pattern starting with a literal is searched in C; case-insensitive patterns test every character). With
+# many names, reading every element's attributes is cheaper than one more selector per name.
+_DATA_DASH_RE = re.compile(r"-(?<=[dD][aA][tT][aA]-)")
+_NAME_REST_RE = re.compile(r"[^\t\n\f\r />=]*")
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+_PLAIN_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+_PLAIN_NAME_RE = re.compile(r"data-[a-z0-9_-]*")
+_MAX_DATA_SELECTORS = 4
+
+
+def data_attribute_names(source: str, raw_texts=()) -> set[str]:
+    """Every name of a data attribute the tokenizer can produce from ``source`` (and some more).
+
+    A candidate that is not a plain identifier usually comes from a script (``getAttribute("data-src")``); it is
+    left out when it lies inside the text of a script or style element of ``raw_texts`` (the tokenizer reads no
+    attributes there), found at its only place in the source.
+    """
+    names, spans = {}, None
+    for dash in _DATA_DASH_RE.finditer(source):
+        name = "data-" + _NAME_REST_RE.match(source, dash.end()).group().translate(_ASCII_LOWER)
+        if name in names and names[name]:
+            continue
+        plain = _PLAIN_NAME_RE.fullmatch(name) is not None
+        if not plain:
+            if spans is None:
+                spans = _raw_text_spans(source, raw_texts)
+            if any(start <= dash.start() < end for start, end in spans):
+                names.setdefault(name, False)
+                continue
+        names[name] = True
+    return {name for name, outside in names.items() if outside}
+
+
+def _raw_text_spans(source: str, raw_texts) -> list[tuple[int, int]]:
+    """Where the text of each script and style element is in the source, when it is there exactly once."""
+    spans = []
+    for element, text in raw_texts:
+        if element.tag in ("script", "style"):
+            start = source.find(text)
+            if start >= 0 and source.find(text, start + 1) < 0:
+                spans.append((start, start + len(text)))
+    return spans
+
+
+def _attribute_selector(name: str) -> str:
+    return "[" + "".join(c if c in _PLAIN_NAME_CHARACTERS else f"\\{ord(c):x} " for c in name) + "]"
+
+
 class Page:
     """A parsed page plus the facts gathered in one walk over its tree."""
 
@@ -70,6 +156,7 @@ class Page:
         self.title = ""
         self.text_nodes = []  # lexbor text nodes, document order
         self.texts: list[str] = []  # their text, same order
+        self.raw_texts = []  # (element, text) of the other non-blank text nodes: script, style, title, iframe...
         self.comments: list[str] = []
         self.inline_scripts = []  # (node, code)
         self.script_srcs = []  # (node, src)
@@ -80,76 +167,165 @@ class Page:
         self.meta: dict[str, str] = {}
         self.iframes = []
         self.marquees = []
+        self.anchors = []  # (node, href) of the <a href> and <area href> whose href holds "//" (may leave the site)
         self.coloured = []  # elements with a colour attribute (font color, bgcolor) and their attributes
-        self.tag_sequence: list[str] = []  # element tags with their first class, for the structure sketch
+        self._keyword_scans = {}
         self._walk()
         self.text = "\n".join(self.texts)
-        starts, position = [], 0
-        for text in self.texts:
-            starts.append(position)
-            position += len(text) + 1
-        self._text_starts = starts
 
     def _walk(self):
         # Raw-text elements (script, style, title...) hold a single text node that comes right after them in the
         # walk; any other text node cannot be inside one. Remembering the previous element avoids a parent lookup
-        # per text node.
+        # per text node. Blank text nodes are skipped by the walk itself (they are never inside a raw-text element
+        # that holds text, and the parent check below covers the text that follows an empty one).
         previous = None
-        for node in self.tree.root.traverse(include_text=True):
+        non_text = _NON_TEXT_PARENTS
+        text_nodes, texts, raw_texts = self.text_nodes, self.texts, self.raw_texts
+        for node in self.tree.root.traverse(include_text=True, skip_empty=True):
             tag = node.tag
             if tag == "-text":
                 raw_parent, previous = previous, None
                 text = node.text_content
                 if not text or text.isspace():
                     continue
-                if raw_parent is not None and node.parent.mem_id != raw_parent.mem_id:
-                    raw_parent = None  # text after an empty <script src=...></script>, not inside it
-                parent_tag = raw_parent.tag if raw_parent is not None else ""
+                if raw_parent is None:
+                    text_nodes.append(node)
+                    texts.append(text)
+                    continue
+                if node.parent.mem_id != raw_parent.mem_id:
+                    text_nodes.append(node)  # text after an empty <script src=...></script>, not inside it
+                    texts.append(text)
+                    continue
+                parent_tag = raw_parent.tag
+                raw_texts.append((raw_parent, text))
                 if parent_tag == "title":
                     self.title = self.title or squash(text)
                 elif parent_tag == "script":
                     self.inline_scripts.append((raw_parent, text))
                 elif parent_tag == "style":
                     self.style_sheets.append(text)
-                elif parent_tag not in _NON_TEXT_PARENTS:
-                    self.text_nodes.append(node)
-                    self.texts.append(text)
                 continue
-            previous = node if tag in _NON_TEXT_PARENTS else None
+            previous = node if tag in non_text else None
             if tag == "-comment":
                 self.comments.append(node.comment_content or "")
-                continue
-            if tag.startswith("-") or tag.startswith("#"):
-                continue
-            attributes = node.attributes
-            self.tag_sequence.append(
-                tag + "." + attributes["class"].split(" ", 1)[0] if attributes.get("class") else tag
-            )
-            if not attributes:
-                continue
-            if "style" in attributes and attributes["style"]:
-                self.styled.append((node, attributes["style"]))
-            if "color" in attributes or "bgcolor" in attributes:
-                self.coloured.append((node, attributes))
-            for name, value in attributes.items():
-                if value and name.startswith("data-"):
-                    self.data_attributes.append((node, name, value))
-                elif value and name in ("alt", "title") and tag != "link":
-                    self.attribute_texts.append(value)
-            if tag == "script" and attributes.get("src"):
+        elements = self._queried_elements()
+        if elements is None:
+            for node in self.tree.root.traverse():
+                self._read(node, node.tag)
+        else:
+            seen = set()
+            for node in elements:
+                mem_id = node.mem_id
+                if mem_id not in seen:  # a node matching several selectors of the list comes once for each
+                    seen.add(mem_id)
+                    self._read(node, node.tag)
+
+    def _queried_elements(self):
+        """The elements ``_read`` needs to see, by CSS; None when reading every element is cheaper or safer."""
+        if "\0" in self.source:  # the tokenizer turns NUL in attribute names into U+FFFD
+            return None
+        names = data_attribute_names(self.source, self.raw_texts)
+        if len(names) > _MAX_DATA_SELECTORS:
+            return None
+        query = _ELEMENT_QUERY + "".join(", " + _attribute_selector(name) for name in sorted(names))
+        try:
+            return self.tree.css(query)
+        except (SelectolaxError, UnicodeError, ValueError):
+            return None
+
+    def _read(self, node, tag):
+        """What the analysers need from one element's attributes."""
+        if tag is None or tag.startswith(("-", "#")):
+            return
+        attributes = node.attributes
+        if not attributes:
+            return
+        if attributes.get("style"):
+            self.styled.append((node, attributes["style"]))
+        if "color" in attributes or "bgcolor" in attributes:
+            self.coloured.append((node, attributes))
+        for name, value in attributes.items():
+            if value and name.startswith("data-"):
+                self.data_attributes.append((node, name, value))
+            elif value and (name == "alt" or name == "title") and tag != "link":
+                self.attribute_texts.append(value)
+        if tag == "a" or tag == "area":
+            href = attributes.get("href")
+            if href and "//" in href:
+                self.anchors.append((node, href))
+        elif tag == "script":
+            if attributes.get("src"):
                 self.script_srcs.append((node, attributes["src"]))
-            elif tag == "meta":
-                key = (
-                    attributes.get("name") or attributes.get("http-equiv") or attributes.get("property") or ""
-                ).lower()
-                if key:
-                    self.meta[key] = attributes.get("content") or ""
-            elif tag == "iframe":
-                self.iframes.append((node, attributes))
-            elif tag == "marquee":
-                self.marquees.append((node, attributes))
+        elif tag == "meta":
+            key = (attributes.get("name") or attributes.get("http-equiv") or attributes.get("property") or "").lower()
+            if key:
+                self.meta[key] = attributes.get("content") or ""
+        elif tag == "iframe":
+            self.iframes.append((node, attributes))
+        elif tag == "marquee":
+            self.marquees.append((node, attributes))
+
+    @cached_property
+    def tag_sequence(self) -> list[str]:
+        """Element tags with their first class, document order: the structure sketch of the fingerprint."""
+        tags, mem_ids, classes, _identifiers = self._elements
+        sequence = tags.copy()
+        if classes:
+            position = dict(zip(mem_ids, range(len(mem_ids)), strict=True))
+            for mem_id, css_class in classes.items():
+                if css_class:
+                    sequence[position[mem_id]] += "." + css_class.split(" ", 1)[0]
+        return sequence
+
+    @cached_property
+    def region_paths(self) -> dict[int, tuple[str, ...]]:
+        """mem_id of each element -> its region path: the tag path up to the nearest element with an id or class
+        (that element as ``tag#id`` or ``tag.class``; html, head and body end a path), at most ``REGION_DEPTH`` long."""
+        tags, mem_ids, classes, identifiers = self._elements
+        named = {}  # mem_id -> "#id" or ".class" of the elements that start a region
+        for mem_id, css_class in classes.items():
+            if css_class and css_class.split():
+                named[mem_id] = "." + css_class.split()[0]
+        for mem_id, identifier in identifiers.items():
+            if identifier:
+                named[mem_id] = "#" + identifier  # the id wins over the class
+        paths = {}
+        tops, get_path = _REGION_TOPS, paths.get
+        parent_ids = map(_MEM_ID, map(_PARENT, self._element_nodes))  # a parent comes before its children
+        for tag, mem_id, parent_id in zip(tags, mem_ids, parent_ids, strict=True):
+            if tag in tops:
+                paths[mem_id] = ()
+            elif mem_id in named:
+                paths[mem_id] = (tag + named[mem_id],)
+            else:
+                paths[mem_id] = (get_path(parent_id, ()) + (tag,))[-REGION_DEPTH:]
+        return paths
+
+    @cached_property
+    def _element_nodes(self):
+        return self.tree.css("*")  # every element once, in document order
+
+    @cached_property
+    def _elements(self):
+        """Tags and mem_ids of every element, and the class and id attributes of those that have them (attribute
+        and property reads go through ``map``: C loops)."""
+        tree = self.tree
+        nodes = self._element_nodes
+        tags = list(map(_TAG, nodes))
+        if None in tags:
+            raise ValueError("an element without a tag name")  # cannot happen: elements always have one
+        classed = tree.css("[class]")
+        classes = dict(zip(map(_MEM_ID, classed), map(_GET_CLASS, map(_ATTRIBUTES, classed)), strict=True))
+        identified = tree.css("[id]")
+        identifiers = dict(zip(map(_MEM_ID, identified), map(_GET_ID, map(_ATTRIBUTES, identified)), strict=True))
+        return tags, list(map(_MEM_ID, nodes)), classes, identifiers
 
     # --- positions --------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def _text_starts(self) -> list[int]:
+        """Offset in ``text`` of each text node's first character."""
+        return [0, *accumulate(len(text) + 1 for text in self.texts[:-1])] if self.texts else []
 
     def node_index_at(self, text_offset: int) -> int:
         """Index into ``text_nodes`` of the node that holds ``self.text[text_offset]``."""
@@ -170,9 +346,23 @@ class Page:
             position = self.source.find(needle, position + len(needle))
         return spans
 
+    # --- shared scans -----------------------------------------------------------------------------------------------
+
     @cached_property
     def folded_text(self) -> str:
         return fold(self.text)
+
+    def keyword_matches(self, library) -> list:
+        """``library.scan`` of the visible text, shared by the analysers that need it (one scan per library)."""
+        found = self._keyword_scans.get(id(library))
+        if found is None or found[0] is not library:
+            found = self._keyword_scans[id(library)] = (library, library.scan(self.text))
+        return found[1]
+
+    @cached_property
+    def bare_domain_matches(self) -> list:
+        """``BARE_DOMAIN_RE`` matches in the visible text."""
+        return find_bare_domains(self.text)
 
 
 def parse_fragment(html: str) -> LexborHTMLParser:

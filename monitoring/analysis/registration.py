@@ -26,11 +26,32 @@ REGISTRATIONS = {
 }
 
 
+# Both patterns start with a province character, tried by the regular-expression engine at every one of those (common)
+# characters. A match holds "ICP" (in any case: IGNORECASE also lets İ and ı match "i") or "公网安备" right after the
+# province and white space, so ``_search`` finds those words first and tries the pattern only where it can start.
+_ICP_WORD_RE = re.compile("[iI\u0130\u0131][cC][pP]")
+_PUBLIC_SECURITY_WORD_RE = re.compile("公网安备")
+_PROVINCE_CHARACTERS = frozenset(_PROVINCES)
+
+
+def _search(pattern: re.Pattern, word: re.Pattern, text: str):
+    """``pattern.search(text)`` for a pattern made of a province, white space and ``word``, then anything."""
+    for hit in word.finditer(text):
+        start = hit.start()
+        while start and text[start - 1].isspace():
+            start -= 1
+        if start and text[start - 1] in _PROVINCE_CHARACTERS:
+            match = pattern.match(text, start - 1)
+            if match is not None:
+                return match
+    return None
+
+
 def find_registration(text: str) -> dict[str, str]:
     found = {}
-    if match := ICP_RE.search(text):
+    if match := _search(ICP_RE, _ICP_WORD_RE, text):
         found["icp"] = re.sub(r"\s+", "", match.group(0))
-    if match := PUBLIC_SECURITY_RE.search(text):
+    if match := _search(PUBLIC_SECURITY_RE, _PUBLIC_SECURITY_WORD_RE, text):
         found["public_security"] = re.sub(r"\s+", "", match.group(0))
     return found
 

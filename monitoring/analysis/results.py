@@ -41,18 +41,50 @@ class Detection:
         return asdict(self)
 
 
+class _Fingerprint:
+    """The ``fingerprint`` field: a dict, or an object whose ``fingerprint()`` builds it on first read.
+
+    ``analyse_page`` passes the page's ``defacement.Sketch``, so a page analysed without a baseline never pays for
+    the shingles unless somebody reads them. Reading, comparing, printing and pickling all see the same dict.
+    """
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            raise AttributeError(self.slot[1:])  # no class-level default: the dataclass field stays required
+        value = instance.__dict__[self.slot]
+        if not isinstance(value, dict):
+            value = instance.__dict__[self.slot] = value.fingerprint()
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.slot] = value
+
+
 @dataclass
 class PageAnalysis:
     """Everything ``analyse_page`` learned about one page.
 
     ``fingerprint`` is the small JSON-serialisable sketch (title, per-region text shingles, tag-sequence shingles) that
-    ``defacement.make_baseline`` and ``defacement.compare`` work on; the storage keeps it for later comparisons.
+    ``defacement.make_baseline`` and ``defacement.compare`` work on; the storage keeps it for later comparisons. It is
+    built when first read (see ``_Fingerprint``).
     """
 
     url: str
     title: str
-    fingerprint: dict
+    fingerprint: dict = _Fingerprint()
     detections: list[Detection] = field(default_factory=list)
+
+    def pending_sketch(self):
+        """The not yet serialised fingerprint source (``defacement.Sketch``), or None once ``fingerprint`` is a dict."""
+        value = self.__dict__.get("_fingerprint")
+        return None if isinstance(value, dict) else value
+
+    def __getstate__(self):
+        self.fingerprint  # noqa: B018 - serialise first: the sketch holds the parsed tree, which cannot be pickled
+        return self.__dict__.copy()
 
     @property
     def kinds(self) -> set[str]:
