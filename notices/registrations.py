@@ -10,7 +10,13 @@ from . import filtersets, forms, tables
 from .api import serializers
 from .api.views import NoticeViewSet, RectificationViewSet
 from .models import DeadlinePolicy, Notice, Rectification
-from .views import finding_timeline_panel, notice_detail_context, rectification_detail_context, unit_timeline_panel
+from .views import (
+    finding_timeline_panel,
+    notice_detail_context,
+    rectification_detail_context,
+    unit_overdue_panel,
+    unit_timeline_panel,
+)
 
 ISSUERS = "view add change delete issue"
 REVIEWERS = "view change review"
@@ -140,4 +146,4 @@ registry.get(ScanImport).object_actions.append(
 
 # The loop on the finding's and the unit's pages.
 registry.get(Finding).detail_panels.append(finding_timeline_panel)
-registry.get(Unit).detail_panels.append(unit_timeline_panel)
+registry.get(Unit).detail_panels += [unit_overdue_panel, unit_timeline_panel]

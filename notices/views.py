@@ -498,6 +498,22 @@ def finding_timeline_panel(request, finding):
     return _timeline(request, RectificationEvent.objects.filter(rectification__in=visible, findings=finding))
 
 
+def unit_overdue_panel(request, unit):
+    """On a unit's page: the rectifications of the units below it that are overdue now (escalation lands here)."""
+    from django.template.loader import render_to_string
+
+    rows = list(
+        Rectification.objects.restrict(request.user, "view")
+        .filter(unit__path__startswith=unit.path, state__in=rules.OWING, deadline__lt=timezone.now())
+        .exclude(unit=unit)
+        .select_related("unit", "notice")
+        .order_by("deadline")[:50]
+    )
+    if not rows:
+        return None
+    return render_to_string("notices/partials/overdue_panel.html", {"rows": rows}, request=request)
+
+
 def unit_timeline_panel(request, unit):
     """The latest notice steps of this unit's own rectifications."""
     from .models import RectificationEvent

@@ -372,3 +372,12 @@ def test_progress_and_rates_through_the_api(people, region, issued):
     ]
     listing = client_for(people["city_sec"]).get(reverse("notices:notice_list")).content.decode()
     assert "0/2" in listing
+
+
+def test_an_overdue_rectification_appears_on_the_parent_units_page(people, region, issued):
+    late = rect_of(issued, region["school_b"])
+    Rectification.objects.filter(pk=late.pk).update(deadline=issued.issued_at)
+    district_page = client_for(people["b_sec"]).get(region["b"].get_absolute_url()).content.decode()
+    assert 'data-testid="notices-overdue"' in district_page and "乙区实验小学" in district_page
+    other_district = client_for(people["a_sec"]).get(region["a"].get_absolute_url()).content.decode()
+    assert 'data-testid="notices-overdue"' not in other_district
