@@ -85,6 +85,8 @@ def _backdate(rectification, start, end):
     for field, kind in (("acknowledged_at", "acknowledged"), ("submitted_at", "submitted"), ("closed_at", "closed")):
         if getattr(rectification, field) is not None and kind in moments:
             fields[field] = moments[kind]
+    if rectification.acknowledged_at is not None and "acknowledged_at" not in fields:
+        fields["acknowledged_at"] = start + step  # acknowledged implicitly by the first step taken
     if fields:
         Rectification.objects.filter(pk=rectification.pk).update(**fields)
     if "closed" in moments and rectification.notice.closed_at is not None:
