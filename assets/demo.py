@@ -309,6 +309,15 @@ PAIRS_FOR_LEVEL = {
 }
 
 
+def _https(host: str) -> str:
+    """The site address of a demo host (always under .example or .test, written out where it is built)."""
+    return "https://" + host
+
+
+def _http(host: str) -> str:
+    return "http://" + host
+
+
 def _school_kind(short_name: str) -> str:
     for key, kind in sorted(region_demo.SCHOOL_KINDS.items(), key=lambda kv: -len(kv[1].suffix)):
         if short_name.endswith(kind.suffix):
@@ -956,7 +965,7 @@ class _Builder:
         )
         host = f"{prefix}.edu.shifan.example"  # under CITY_DOMAIN
         self.website(bureau, portal, f"{name}教育局门户网站", f"https://{host}", division=d, psb=rng.random() > 0.2)
-        campus_url = f"https://zhxy.{prefix}.edu.shifan.example"
+        campus_url = _https(f"zhxy.{prefix}.edu.shifan.example")
         self.website(bureau, campus, f"{name}智慧校园平台", campus_url, division=d, site=2)
         self.domain(bureau, portal, host)
         self.ledger.ranges.append(RangePlan(d, f"198.51.100.{32 * index}/27", f"{name}教育城域网出口", f"{d}:auth"))
@@ -978,7 +987,7 @@ class _Builder:
         use_test_host = not is_demo_school and rng.random() < 0.15
         # School sites live under school.example (a few older ones under school.test).
         base = f"{school.code}.school.test" if use_test_host else f"{slug}.school.example"
-        url = f"http://{school.code}.school.test" if use_test_host else f"https://www.{slug}.school.example"
+        url = _http(f"{school.code}.school.test") if use_test_host else _https(f"www.{slug}.school.example")
         short = school.short_name
 
         if is_demo_school:
@@ -1059,7 +1068,7 @@ class _Builder:
                     school,
                     system,
                     f"{short}家校通",
-                    f"https://jxt.{slug}.school.example",
+                    _https(f"jxt.{slug}.school.example"),
                     division=district_code,
                     site=2,
                     psb=False,

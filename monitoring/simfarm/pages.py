@@ -702,7 +702,8 @@ class SchoolPages:
         return self._page(self._spam_html(f"{self.spam[0][0]}_百家乐_网上博彩-{self.school}"))
 
     def mobile_redirect(self) -> Page:
-        target = f"http://m.{self.spam[0][1].split('/')[2].removeprefix('www.')}/?from={self.host}"
+        # The mobile host of the same spam site (every spam link is a www. site under .example).
+        target = self.spam[0][1].replace("://www.", "://m.", 1) + f"?from={self.host}"
         body = f'<html><head><meta http-equiv="refresh" content="0;url={target}"></head><body></body></html>'.encode()
         return Page(302, {"Content-Type": HTML_TYPE, "Server": "nginx", "Location": target}, body)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from monitoring.engine.engine import SEARCH_REFERER
 from monitoring.simfarm import cli
 from monitoring.simfarm.identity import check_char, is_valid_id_number
 from monitoring.simfarm.pages import SchoolPages
@@ -170,7 +171,7 @@ def test_no_page_links_to_a_real_domain(farm):
     for site in SITES:
         if site.scenario in ("timeout", "refused", "slow"):
             continue
-        for headers in ({}, {"User-Agent": "Baiduspider/2.0", "Referer": "https://www.baidu.com/s?wd=x"}):
+        for headers in ({}, {"User-Agent": "Baiduspider/2.0", "Referer": SEARCH_REFERER + "x"}):
             _, answer_headers, body = fetch(farm.http_port, site.host, headers=headers)
             hosts = re.findall(r"https?://([^/\"'\s?:]+)", text(body) + answer_headers.get("location", ""))
             assert all(h.endswith((".example", ".test")) for h in hosts), (site.scenario, hosts)
