@@ -84,6 +84,44 @@ def test_reimport_refreshes_severity_score_evidence_and_last_import(tree):
 
 
 @pytest.mark.django_db
+def test_reseen_evidence_is_stored_exactly_whatever_its_characters(tree):
+    """PostgreSQL takes a batch's evidence as one array literal: quotes, backslashes, braces, commas, "NULL", empty
+    text and non-ASCII must come back as they were written."""
+    root, unit_a, unit_b, school_a = tree
+    texts = ['say "hi"', "C:\\temp\\x", "{a,b}", "NULL", "", '报文 \\" , }', "line1\nline2\ttab"]
+    records = [rec(ip=f"192.0.2.{i}") for i in range(len(texts))]
+    write_records(records, unit=unit_a)
+    for record, text in zip(records, texts, strict=True):
+        record.evidence = text
+    counts = write_records(records, unit=unit_a)
+    assert counts.updated == len(texts)
+    stored = dict(Finding.objects.values_list("ip", "evidence"))
+    assert stored == {f"192.0.2.{i}": text for i, text in enumerate(texts)}
+    assert set(Finding.objects.values_list("times_seen", flat=True)) == {2}
+
+
+@pytest.mark.django_db
+def test_references_to_a_deleted_user_or_import_are_repaired(tree):
+    """The last import and the users carry no database constraint (the import writes faster without); the daily
+    task sets to NULL what a deletion racing an import left pointing at nothing, and nothing else."""
+    from findings.models import repair_loose_references
+
+    root, unit_a, unit_b, school_a = tree
+    user = make_user("importer", unit_a, ["security_officer"])
+    scan = ScanImport.objects.create(unit=unit_a, file_name="a.jsonl")
+    write_records([rec(ip="192.0.2.10"), rec(ip="192.0.2.11")], unit=unit_a, scan_import=scan, user=user)
+    kept = Finding.objects.get(ip="192.0.2.11")
+    # What a deletion committed while the import ran leaves behind: references to rows that are gone.
+    Finding.objects.filter(ip="192.0.2.10").update(created_by_id=user.pk + 1000, last_import_id=scan.pk + 1000)
+    assert repair_loose_references() == 2
+    repaired = Finding.objects.get(ip="192.0.2.10")
+    assert (repaired.created_by_id, repaired.updated_by_id, repaired.last_import_id) == (None, user.pk, None)
+    kept.refresh_from_db()
+    assert (kept.created_by_id, kept.last_import_id) == (user.pk, scan.pk)
+    assert repair_loose_references() == 0
+
+
+@pytest.mark.django_db
 def test_close_on_rescan_and_reopen(tree):
     root, unit_a, unit_b, school_a = tree
     write_records([rec(ip="192.0.2.10"), rec(ip="192.0.2.11")], unit=unit_a, tool="nuclei")
