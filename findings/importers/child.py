@@ -12,6 +12,7 @@ message and location, raised in the parent as if parsed there), ``X`` the traceb
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import struct
@@ -31,6 +32,10 @@ CHILD_MIN_BYTES = 16 * 1024 * 1024
 # Formats whose importers stream (workbooks are read whole by openpyxl and are small).
 CHILD_FORMATS = frozenset({"nmap", "nessus", "nessus_csv", "openvas", "openvas_csv", "zap", "nuclei", "testssl"})
 BATCH = 2000
+# The first batch is small, so that the writing process starts as soon as the child has read a little.
+FIRST_BATCH = 200
+# Record fields whose text repeats from one record to the next (see ``main``).
+SHARED_TEXT = ("title", "description", "solution", "cvss_vector")
 FIELD_NAMES = tuple(f.name for f in fields(Record))
 HEADER = struct.Struct(">cI")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -94,19 +99,30 @@ def _send(out, kind: bytes, payload) -> None:
 
 
 def main(fmt: str) -> int:
+    # No collection of reference cycles: this short-lived process makes none worth the time (the collector would walk
+    # the objects of every batch it builds), and its memory stays flat without it.
+    gc.disable()
     from ..fingerprints import fingerprint
     from .detect import load_parser
 
     out = sys.stdout.buffer
     values = attrgetter(*FIELD_NAMES)
+    shared_text = attrgetter(*SHARED_TEXT)
     try:
         batch = []
+        size = FIRST_BATCH
+        texts: dict[str, str] = {}
         for record in load_parser(fmt)(sys.stdin.buffer):
             record.fingerprint = fingerprint(record)  # here rather than in the busier writing process
+            # One string object per distinct text in a batch: pickle then sends it once (a plugin's description
+            # repeats on every host it was found on), and the writing process holds one copy.
+            for name, text in zip(SHARED_TEXT, shared_text(record), strict=True):
+                setattr(record, name, texts.setdefault(text, text))
             batch.append(values(record))
-            if len(batch) >= BATCH:
+            if len(batch) >= size:
                 _send(out, b"R", batch)
-                batch = []
+                batch, size = [], BATCH
+                texts.clear()
         if batch:
             _send(out, b"R", batch)
     except ImportFormatError as exc:

@@ -49,6 +49,7 @@ from .base import (
 
 TOOL = "nessus"
 CWE_RE = re.compile(r"CWE\s*[#:-]?\s*(\d+)", re.IGNORECASE)
+DIGITS_RE = re.compile(r"\d+")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -95,49 +96,58 @@ def parse_xml(stream) -> Iterator[Record]:
 
 
 def _xml_item(item, host: str, ip: str) -> Record:
-    where = at_element("ReportItem", item.sourceline)
+    try:
+        return _xml_record(item, host, ip)
+    except ImportFormatError as exc:
+        if not exc.location:  # located here rather than for every item (a 100 MB report has 50,000 of them)
+            exc.location = at_element("ReportItem", item.sourceline)
+        raise
+
+
+def _xml_record(item, host: str, ip: str) -> Record:
     plugin_id = (item.get("pluginID") or "").strip()
     if not plugin_id:
-        raise ImportFormatError(_("the pluginID attribute (the Nessus plugin number) is missing or empty"), where)
-    fields: dict[str, str] = {}
+        raise ImportFormatError(_("the pluginID attribute (the Nessus plugin number) is missing or empty"))
+    # The last text of each child element by tag (a comment's tag is not a string and is never asked for); the
+    # elements that may repeat are read again below, only when present.
+    fields: dict = {child.tag: child.text or "" for child in item}
     cves: list[str] = []
     cwes: list[int] = []
     refs: list[str] = []
-    for child in item:
-        if not isinstance(child.tag, str):
-            continue
-        text = child.text or ""
-        if child.tag == "cve":
-            cves.extend(split_cves(text))
-        elif child.tag == "cwe":
-            cwes.extend(int(n) for n in re.findall(r"\d+", text))
-        elif child.tag == "see_also":
-            refs.extend(line.strip() for line in text.splitlines() if line.strip())
-        elif child.tag == "xref":
-            cwes.extend(int(n) for n in CWE_RE.findall(text))
-        else:
-            fields[child.tag] = text
-    cvss3 = to_float(fields.get("cvss3_base_score"), where, "<cvss3_base_score>")
-    cvss2 = to_float(fields.get("cvss_base_score"), where, "<cvss_base_score>")
+    if "cve" in fields:
+        for child in item.iterchildren("cve"):
+            cves.extend(split_cves(child.text))
+    if "cwe" in fields:
+        for child in item.iterchildren("cwe"):
+            cwes.extend(int(n) for n in DIGITS_RE.findall(child.text or ""))
+    if "xref" in fields:
+        for child in item.iterchildren("xref"):
+            cwes.extend(int(n) for n in CWE_RE.findall(child.text or ""))
+    if "see_also" in fields:
+        for child in item.iterchildren("see_also"):
+            refs.extend(line.strip() for line in (child.text or "").splitlines() if line.strip())
+    cvss3 = to_float(fields.get("cvss3_base_score"), "", "<cvss3_base_score>")
+    cvss2 = to_float(fields.get("cvss_base_score"), "", "<cvss_base_score>")
     score = cvss3 if cvss3 is not None else cvss2
     severity = SEVERITY_BY_NUMBER.get((item.get("severity") or "").strip())
     if severity is None:
         severity = SEVERITY_BY_WORD.get(fields.get("risk_factor", "").strip().lower()) or severity_from_cvss(score)
     synopsis = fields.get("synopsis", "").strip()
     description = fields.get("description", "").strip()
+    solution = fields.get("solution", "")
     return Record(
         tool=TOOL,
         rule_id=f"nessus:{plugin_id}",
         title=clip(item.get("pluginName") or fields.get("plugin_name") or f"Nessus plugin {plugin_id}", 500),
         severity=severity,
-        description=clip("\n\n".join(p for p in (synopsis, description) if p)),
-        solution=clip("" if fields.get("solution", "").strip() == "n/a" else fields.get("solution")),
+        description=clip(f"{synopsis}\n\n{description}" if synopsis and description else synopsis or description),
+        solution="" if solution.strip() == "n/a" else clip(solution),
         host=host,
         ip=ip,
-        port=to_port(item.get("port"), where),
+        port=to_port(item.get("port")),
         protocol=(item.get("protocol") or "").strip().lower(),
-        cve=list(dict.fromkeys(cves)),
-        cwe=list(dict.fromkeys(cwes)),
+        cve=list(dict.fromkeys(cves)) if len(cves) > 1 else cves,
+        cwe=list(dict.fromkeys(cwes)) if len(cwes) > 1 else cwes,
         cvss_score=score,
         cvss_vector=(fields.get("cvss3_vector") if cvss3 is not None else fields.get("cvss_vector")) or "",
         evidence=clip(fields.get("plugin_output")),
