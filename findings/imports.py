@@ -6,7 +6,8 @@ and the import marked failed with the reason (line or element).
 
 import hashlib
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from core import audit
 from core.models import AuditAction
@@ -15,6 +16,11 @@ from .importers.base import ImportFormatError
 from .importers.detect import parse_any
 from .models import ImportState, ScanImport
 from .writer import write_records
+
+INTERNAL_ERROR = _(
+    "the import stopped on an internal error, not on the file's content; nothing was written. "
+    "The administrators can read the details in the task log"
+)
 
 
 def file_digest(fileobj) -> str:
@@ -57,6 +63,24 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None, audit_entry: bool
             changes={"file": scan_import.file_name, "error": scan_import.error_en},
         )
         return scan_import
+    except Exception:
+        # Not the file's fault (the database, a bug): nothing was written (the writer's transaction rolled back);
+        # the import must not stay "running" for ever. The error itself goes to the task's log.
+        scan_import.state = ImportState.FAILED
+        with translation.override("zh-hans"):
+            scan_import.error = str(INTERNAL_ERROR)
+        with translation.override("en"):
+            scan_import.error_en = str(INTERNAL_ERROR)
+        scan_import.finished_at = timezone.now()
+        scan_import.save(update_fields=["state", "error", "error_en", "finished_at", "file_format"])
+        audit.record(
+            AuditAction.IMPORT,
+            obj=scan_import,
+            user=user,
+            result="failure",
+            changes={"file": scan_import.file_name, "error": scan_import.error_en},
+        )
+        raise
     for name in ("records", "new", "updated", "reopened", "closed", "unattributed", "rejected", "rejected_sample"):
         setattr(scan_import, name, getattr(counts, name))
     scan_import.state, scan_import.finished_at = ImportState.DONE, timezone.now()

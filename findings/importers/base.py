@@ -167,6 +167,20 @@ class Record:
     def __post_init__(self):
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
+        # A NUL character (JSON's \u0000 in a response excerpt, a NUL byte in a CSV cell) cannot be stored in a
+        # PostgreSQL text column; it carries nothing a reader could see, so it is dropped. One test for all fields.
+        if "\x00" in (
+            f"{self.title}{self.description}{self.solution}{self.evidence}{self.host}{self.ip}{self.url}"
+            f"{self.parameter}{self.rule_id}{self.tool}{self.protocol}{self.cvss_vector}{self.unit_ref}{self.raw_id}"
+        ):
+            for name in TEXT_FIELDS:
+                setattr(self, name, getattr(self, name).replace("\x00", ""))
+
+
+TEXT_FIELDS = (
+    "title", "description", "solution", "evidence", "host", "ip", "url", "parameter", "rule_id", "tool", "protocol",
+    "cvss_vector", "unit_ref", "raw_id",
+)  # fmt: skip
 
 
 EVIDENCE_LIMIT = 8000

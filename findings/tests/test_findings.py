@@ -260,6 +260,55 @@ def test_every_shared_sample_imports_from_the_command_line(tree, path):
 
 
 @pytest.mark.django_db
+def test_nul_characters_in_a_scan_are_dropped_not_fatal(tree, tmp_path):
+    """JSON may carry \\u0000 (a binary response excerpt) and a CSV cell a NUL byte; PostgreSQL cannot store either."""
+    import json
+
+    root, unit_a, *_ = tree
+    line = {
+        "template-id": "nul-test",
+        "info": {"name": "bad\u0000name", "severity": "high", "description": "d\u0000"},
+        "host": "a.example",
+        "matched-at": "http://a.example/x",
+        "type": "http",
+        "response": "HTTP/1.1 200 OK\r\n\r\n\u0000\u0001binary",
+        "timestamp": "2024-01-01T00:00:00Z",
+    }
+    nuclei_file = tmp_path / "nul.jsonl"
+    nuclei_file.write_text(json.dumps(line) + "\n")
+    csv_file = tmp_path / "nul.csv"
+    csv_file.write_bytes(
+        "Plugin ID,Name,Risk,Host,Port,Plugin Output\n10,Plu\x00gin,High,192.0.2.9,80,o\x00ut\n".encode()
+    )
+    for path in (nuclei_file, csv_file):
+        call_command("import_scan", str(path), "--unit", unit_a.code, stdout=io.StringIO())
+    assert list(ScanImport.objects.values_list("state", flat=True)) == ["done", "done"]
+    titles = set(Finding.objects.values_list("title", flat=True))
+    assert titles == {"badname", "Plugin"}
+    assert not any("\x00" in text for text in Finding.objects.values_list("evidence", flat=True))
+
+
+@pytest.mark.django_db
+def test_an_internal_error_marks_the_import_failed_and_is_raised(tree, tmp_path, monkeypatch):
+    from findings import imports
+
+    root, unit_a, *_ = tree
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(imports, "write_records", broken)
+    scan_import = ScanImport.objects.create(unit=unit_a, file_name="a.nessus")
+    sample = SCANS / "nessus" / "defectdojo" / "nessus_many_vuln.xml"
+    with pytest.raises(RuntimeError), open(sample, "rb") as f:
+        imports.run_import(scan_import, f)
+    scan_import.refresh_from_db()
+    assert scan_import.state == "failed" and scan_import.finished_at is not None
+    assert "internal error" in scan_import.error_en and "内部错误" in scan_import.error
+    assert AuditEntry.objects.filter(action="import", result="failure").count() == 1
+
+
+@pytest.mark.django_db
 def test_a_malformed_file_writes_nothing(tree, tmp_path):
     root, unit_a, *_ = tree
     broken = tmp_path / "broken.nessus"
