@@ -277,9 +277,7 @@ def test_nul_characters_in_a_scan_are_dropped_not_fatal(tree, tmp_path):
     nuclei_file = tmp_path / "nul.jsonl"
     nuclei_file.write_text(json.dumps(line) + "\n")
     csv_file = tmp_path / "nul.csv"
-    csv_file.write_bytes(
-        "Plugin ID,Name,Risk,Host,Port,Plugin Output\n10,Plu\x00gin,High,192.0.2.9,80,o\x00ut\n".encode()
-    )
+    csv_file.write_bytes(b"Plugin ID,Name,Risk,Host,Port,Plugin Output\n10,Plu\x00gin,High,192.0.2.9,80,o\x00ut\n")
     for path in (nuclei_file, csv_file):
         call_command("import_scan", str(path), "--unit", unit_a.code, stdout=io.StringIO())
     assert list(ScanImport.objects.values_list("state", flat=True)) == ["done", "done"]
