@@ -115,10 +115,7 @@ class AssetIndex:
     @classmethod
     def load(cls) -> AssetIndex:
         index = cls()
-        for pk, host, unit_id, path, system_id in Website.objects.values_list(
-            "pk", "host", "unit_id", "unit__path", "system_id"
-        ):
-            index.websites.setdefault(host.lower(), []).append(Owner("website", pk, unit_id, path, system_id))
+        index._add_websites(Website.objects.all())
         for pk, name, unit_id, path, system_id in Domain.objects.values_list(
             "pk", "name", "unit_id", "unit__path", "system_id"
         ):
@@ -137,6 +134,20 @@ class AssetIndex:
         for version in (4, 6):
             index.prefixes[version] = sorted(index.ranges[version], reverse=True)
         return index
+
+    @classmethod
+    def of_websites(cls, website_ids) -> AssetIndex:
+        """Only these websites: for records that name their website's host (monitoring), which the full index would
+        place the same way at the cost of reading every asset of the installation (about 40 ms for 5,000 sites)."""
+        index = cls()
+        index._add_websites(Website.objects.filter(pk__in=list(website_ids)))
+        return index
+
+    def _add_websites(self, websites) -> None:
+        for pk, host, unit_id, path, system_id in websites.values_list(
+            "pk", "host", "unit_id", "unit__path", "system_id"
+        ):
+            self.websites.setdefault(host.lower(), []).append(Owner("website", pk, unit_id, path, system_id))
 
     def by_name(self, host: str) -> list[Owner]:
         """Owners of the most specific registration of a host name: the website with that host, else the longest
@@ -568,10 +579,13 @@ def write_records(
     close_missing: bool = False,
     tool: str = "",
     user=None,
+    index: AssetIndex | None = None,
 ) -> Counts:
-    """Upsert ``records`` as findings of ``unit``'s subtree. All or nothing; see the module docstring."""
+    """Upsert ``records`` as findings of ``unit``'s subtree. All or nothing; see the module docstring.
+
+    ``index``: the assets records are placed on (default: every asset, ``AssetIndex.load``)."""
     now = timezone.now()
-    placer = Placer(unit)
+    placer = Placer(unit, index)
     systems = _system_facts(unit)
     counts = Counts()
     table = _FindingTable()

@@ -17,9 +17,10 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
@@ -27,7 +28,7 @@ from django.utils.translation import gettext
 
 from findings.importers.base import EVIDENCE_LIMIT, Record
 from findings.models import OPEN_STATUSES, Finding, FindingSource, FindingStatus
-from findings.writer import write_records
+from findings.writer import AssetIndex, write_records
 from orgs.models import Unit
 
 from . import rollups, rules
@@ -44,6 +45,14 @@ CHECK_FIELDS = (
     "state", "last_run_at", "last_ok_at", "state_since", "status_code", "latency_ms", "error", "failures",
     "successes", "body_hash", "analysed_hash", "content_changed_at", "detections", "details", "next_due_at",
 )  # fmt: skip
+
+
+# Latest-state columns whose values the database drivers take as they are (see ``_write_latest``).
+NUMBER_FIELDS = (models.IntegerField, models.FloatField)
+
+
+def _same(value):
+    return value
 
 
 @dataclass
@@ -261,12 +270,16 @@ def store_results(
 
 
 def flush_findings(records: dict[str, list[Record]]) -> int:
-    """Write (raise or refresh) these findings, one writer call per region root; empties ``records``. New findings."""
+    """Write (raise or refresh) these findings, one writer call per region root; empties ``records``. New findings.
+
+    Each record names its check's website (``website_id`` in ``_record``), so the writer places it with an index of
+    those websites alone."""
     written = 0
     for root_path, batch in records.items():
         if batch:
             root = Unit.objects.get(path=root_path)  # the writer places each record on its website's unit
-            written += write_records(batch, unit=root, tool=TOOL).new
+            index = AssetIndex.of_websites({record.raw_id for record in batch})
+            written += write_records(batch, unit=root, tool=TOOL, index=index).new
     records.clear()
     return written
 
@@ -297,10 +310,12 @@ def _write_latest(checks: list[Check], before: dict[int, tuple]) -> int:
     with connection.cursor() as cursor:
         for names, group in groups.items():
             fields = [meta.get_field(name) for name in names]
+            # Numbers go to the driver as they are: Django's preparation of each cost more than the UPDATE itself.
+            converters = [(f.attname, _same if isinstance(f, NUMBER_FIELDS) else partial(prep, f)) for f in fields]
             assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name(meta.pk.column)} = %s",
-                [[prep(f, getattr(check, f.attname)) for f in fields] + [check.pk] for check in group],
+                [[convert(getattr(check, name)) for name, convert in converters] + [check.pk] for check in group],
             )
             written += len(group)
     return written
@@ -435,6 +450,7 @@ def _record(check: Check, item: dict) -> Record:
         url=check.url,
         evidence=evidence[:EVIDENCE_LIMIT],
         source=FindingSource.MONITORING,
+        raw_id=str(check.website_id),  # the website the finding belongs to (see ``flush_findings``)
     )
 
 
