@@ -49,12 +49,13 @@ class Finding(UnitOwned):
     not indexed (they are only followed from the finding, or on rare deletions; the last import changes on every
     re-seen finding).
 
-    The last import and the users who created and last changed a finding carry no database foreign-key constraint
-    (``db_constraint=False``). PostgreSQL checks each constrained reference of each inserted row with a query of its
-    own at commit: for a 550,000-line scan those three cost about 6 s of a 40 s import, for rows whose references the
-    writer itself just took from the same transaction. Imports are never deleted; a deleted user's references are
-    set to NULL by Django (``on_delete``) and, should a deletion race an import, by ``repair_loose_references``
-    (the daily task). The unit and the asset links keep their constraints.
+    Only the unit carries a database foreign-key constraint. PostgreSQL checks each constrained reference of each
+    inserted row with a query of its own at commit (about 5 µs each, one after the other): for a 550,000-line scan,
+    the last import, the users, the system, the asset and the candidate unit cost about 9 s of a 40 s import, for
+    references the writer itself just read in the same transaction. All of them are set to NULL when their row is
+    deleted: by Django (``on_delete``), and, for rows of an import that committed after such a deletion ran, by
+    ``repair_loose_references`` (an hourly task). Pages read them with ``select_related`` (an outer join), so such
+    a reference shows as empty there meanwhile. Imports are never deleted.
     """
 
     # Re-declared without their single-column indexes: (unit, status) leads with the unit.
@@ -108,6 +109,7 @@ class Finding(UnitOwned):
         on_delete=models.SET_NULL,
         related_name="findings",
         verbose_name=_("information system"),
+        db_constraint=False,
     )
     website = models.ForeignKey(
         Website,
@@ -117,6 +119,7 @@ class Finding(UnitOwned):
         related_name="findings",
         verbose_name=_("website"),
         db_index=False,
+        db_constraint=False,
     )
     domain = models.ForeignKey(
         Domain,
@@ -126,6 +129,7 @@ class Finding(UnitOwned):
         related_name="findings",
         verbose_name=_("domain"),
         db_index=False,
+        db_constraint=False,
     )
     ip_range = models.ForeignKey(
         IPRange,
@@ -135,6 +139,7 @@ class Finding(UnitOwned):
         related_name="findings",
         verbose_name=_("IP range"),
         db_index=False,
+        db_constraint=False,
     )
     app = models.ForeignKey(
         MobileApp,
@@ -159,6 +164,7 @@ class Finding(UnitOwned):
         verbose_name=_("candidate unit"),
         help_text=_("For an unattributed finding: the unit whose address space or domain it falls in"),
         db_index=False,
+        db_constraint=False,
     )
     due_date = models.DateField(_("deadline"), null=True, blank=True, db_index=True)
     status = models.CharField(_("status"), max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
@@ -264,14 +270,16 @@ class Finding(UnitOwned):
         return self.status in OPEN_STATUSES
 
 
-LOOSE_REFERENCES = ("created_by", "updated_by", "last_import")
+LOOSE_REFERENCES = (
+    "created_by", "updated_by", "last_import", "system", "website", "domain", "ip_range", "candidate_unit",
+)  # fmt: skip
 
 
 def repair_loose_references() -> int:
-    """Set to NULL the references without a database constraint whose row is gone; how many findings changed.
+    """Set to NULL the references without a database constraint whose row is gone; how many were.
 
     Django's ``on_delete`` already does this when a user is deleted. What it cannot see are the rows of an import
-    that commits after the deletion ran (see ``Finding``'s docstring); the daily task calls this for those.
+    that commits after the deletion ran (see ``Finding``'s docstring); the hourly task calls this for those.
     """
     repaired = 0
     for name in LOOSE_REFERENCES:

@@ -45,7 +45,8 @@ finding_config = register(
             "last_seen",
             "times_seen",
         ],
-        select_related=("unit", "system", "candidate_unit"),
+        # Outer joins: a reference whose row was deleted while an import ran reads as empty (see Finding).
+        select_related=("unit", "system", "website", "domain", "ip_range", "candidate_unit", "created_by"),
         roles={
             "bureau_admin": APPROVERS,
             "district_admin": APPROVERS,

@@ -26,9 +26,9 @@ def expire_risk_acceptances() -> dict:
     return {"reopened": expire()}
 
 
-@periodic(24 * 3600, first_after=240)
+@periodic(3600, first_after=240)
 def repair_loose_references() -> dict:
-    """Daily: findings' references to deleted users or imports set to NULL (findings.models)."""
+    """Hourly: findings' references to deleted rows set to NULL (findings.models)."""
     from .models import repair_loose_references as repair
 
     return {"repaired": repair()}

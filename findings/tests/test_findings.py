@@ -101,21 +101,35 @@ def test_reseen_evidence_is_stored_exactly_whatever_its_characters(tree):
 
 
 @pytest.mark.django_db
-def test_references_to_a_deleted_user_or_import_are_repaired(tree):
-    """The last import and the users carry no database constraint (the import writes faster without); the daily
-    task sets to NULL what a deletion racing an import left pointing at nothing, and nothing else."""
+def test_references_to_deleted_rows_read_as_empty_and_are_repaired(tree):
+    """Only the unit has a database constraint (the import writes faster without the others). A deletion racing an
+    import can leave a reference to a row that is gone: pages and the API still answer (a page shows it as empty),
+    and the hourly task sets it to NULL, and nothing else."""
     from findings.models import repair_loose_references
 
     root, unit_a, unit_b, school_a = tree
     user = make_user("importer", unit_a, ["security_officer"])
+    website = WebsiteFactory(unit=unit_a, url="https://a.example/", host="a.example")
     scan = ScanImport.objects.create(unit=unit_a, file_name="a.jsonl")
-    write_records([rec(ip="192.0.2.10"), rec(ip="192.0.2.11")], unit=unit_a, scan_import=scan, user=user)
+    write_records([rec(host="a.example"), rec(ip="192.0.2.11")], unit=unit_a, scan_import=scan, user=user)
+    dangling = Finding.objects.get(host="a.example")
     kept = Finding.objects.get(ip="192.0.2.11")
+    assert dangling.website_id == website.pk
     # What a deletion committed while the import ran leaves behind: references to rows that are gone.
-    Finding.objects.filter(ip="192.0.2.10").update(created_by_id=user.pk + 1000, last_import_id=scan.pk + 1000)
-    assert repair_loose_references() == 2
-    repaired = Finding.objects.get(ip="192.0.2.10")
-    assert (repaired.created_by_id, repaired.updated_by_id, repaired.last_import_id) == (None, user.pk, None)
+    Finding.objects.filter(pk=dangling.pk).update(
+        created_by_id=user.pk + 1000, last_import_id=scan.pk + 1000, website_id=website.pk + 1000
+    )
+    client = Client()
+    client.force_login(user)
+    assert client.get(dangling.get_absolute_url()).status_code == 200
+    response = client.get(f"/api/findings/findings/{dangling.pk}/")
+    assert response.status_code == 200  # the API gives the id it holds until the task repairs it
+    assert client.get("/findings/findings/").status_code == 200
+    assert repair_loose_references() == 3  # the user, the import and the website
+    dangling.refresh_from_db()
+    assert (dangling.created_by_id, dangling.updated_by_id, dangling.last_import_id, dangling.website_id) == (
+        None, user.pk, None, None,
+    )  # fmt: skip
     kept.refresh_from_db()
     assert (kept.created_by_id, kept.last_import_id) == (user.pk, scan.pk)
     assert repair_loose_references() == 0
