@@ -34,13 +34,12 @@ scratch PostgreSQL database ``edusec_monitor_bench`` on 127.0.0.1), with the clo
 The sweep rates are checks stored per second from the first claim to the end of the last store.
 
 **CPU** (seconds per 1,000 checks) counts the measuring process and everything it runs: reaped children
-(check_http's processes), the exporter's own process for blackbox_exporter, and for EduSec the child process, the
-monitor's probe process (a child it waits for) and the live descendants below that (the analysis pool's fork server
-and workers, read from /proc just before the pool closes). The farm
+(check_http's processes), the exporter's own process for blackbox_exporter, and for EduSec the child process plus its
+live descendants (the analysis pool's fork server and workers, read from /proc just before the pool closes). The farm
 is excluded for every runner, and so is the PostgreSQL server's own CPU for the PostgreSQL rows (SQLite runs inside
 the measuring process, so its rows include the database work). The table also prints the load average at each row and
 the ratio of CPU per check, which on this shared 2-core machine is steadier than the ratio of rates.
-**Peak RSS** of the EduSec rows is the child process's peak plus the peaks of the probe process and the pool
+**Peak RSS** of the EduSec rows is the child process's peak plus the peaks of the pool
 processes (pages shared copy-on-write with the fork server are counted in each, so this overstates).
 
 **Steady run** (``--steady SECONDS --rate R``): websites of the farm with an ``http`` check (5/6 of the rate) and a
@@ -172,12 +171,9 @@ class Descendants:
                     pass
         return cpu
 
-    def sample(self, monitor=None) -> None:
-        """``monitor``: a ``sweep.Monitor`` about to close; its probe process is a child this process waits for, so
-        its CPU is counted by ``RUSAGE_CHILDREN`` and left out here (its memory is counted here)."""
+    def sample(self, *_args) -> None:
         now = self._cpu()
-        waited_for = {getattr(monitor, "probe_pid", None)}
-        self.cpu = sum(value - self.before.get(pid, 0.0) for pid, value in now.items() if pid not in waited_for)
+        self.cpu = sum(value - self.before.get(pid, 0.0) for pid, value in now.items())
         self.count = len(now)
         self.rss_mb = 0.0
         for pid in now:

@@ -239,11 +239,8 @@ def store_results(
         found = [_plain(item) for item in rules.after_grace(rules.probe_detections(result), check.failures,
                                                             check.grace_failures)]  # fmt: skip
         snapshot = None
-        # A changed page: its body came with the result, or it was analysed where it was fetched (which keeps only
-        # the outcome, see ``probe_process``).
-        analysed_already = isinstance(result.analysis, ContentOutcome)
-        if check.kind == v.CONTENT and result.ok and (result.body is not None or analysed_already):
-            outcome = result.analysis if analysed_already else None
+        if check.kind == v.CONTENT and result.ok and result.body is not None:
+            outcome = result.analysis if isinstance(result.analysis, ContentOutcome) else None
             if outcome is None:
                 context = result.context
                 if not isinstance(context, ContentContext):
