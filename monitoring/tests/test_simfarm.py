@@ -272,25 +272,27 @@ def test_stale_site_shows_old_software(farm):
     assert modified.year <= dt.date.today().year - 5
 
 
+# The farm's spam links: www. sites under the reserved .example and .test names.
+SPAM_URL = r"http://www\.[\w-]+\.(?:example|test)/"
 HIDDEN_PATTERNS = {
-    "css_display_none": r'<div style="display:none"><a href="http://www\.',
-    "css_visibility_hidden": r'<div style="visibility:hidden"><a href="http://www\.',
-    "css_opacity_zero": r'<div style="opacity:0;[^"]*"><a href="http://www\.',
-    "css_zero_size": r'<div style="width:0;height:0;overflow:hidden"><a href="http://www\.',
-    "css_font_size_zero": r'<div style="font-size:0;[^"]*"><a href="http://www\.',
-    "css_same_colour": r'background-color:#FFFFFF"><a href="http://www\.[^"]+" style="color:#FFFFFF"',
-    "css_text_indent": r'<div style="text-indent:-9999px"><a href="http://www\.',
-    "css_clip": r'<div style="position:absolute;clip:rect\(0px,0px,0px,0px\)"><a href="http://www\.',
-    "offscreen_position": r'<div style="position:absolute;top:-1000px;left:-1000px"><a href="http://www\.',
-    "negative_margin": r'<div style="margin-left:-5000px"><a href="http://www\.',
-    "marquee_tiny": r'<marquee width="1" height="1" scrollamount="3000"[^>]*><a href="http://www\.',
-    "js_write_hidden": r"document\.write\('<div style=\"display:none\">'\);</script>\s*<a href=\"http://www\.",
-    "js_hide_after_load": r'<div id="(\w+)"><a href="http://www\..*getElementById\("\1"\)\.style\.display="none"',
-    "noscript_links": r'<noscript><a href="http://www\.',
-    "comment_links": r'<!-- <a href="http://www\.',
-    "data_attribute_links": r'<i data-url="http://www\.[^"]+" data-title="[^"]+"></i>',
+    "css_display_none": r'<div style="display:none"><a href="' + SPAM_URL,
+    "css_visibility_hidden": r'<div style="visibility:hidden"><a href="' + SPAM_URL,
+    "css_opacity_zero": r'<div style="opacity:0;[^"]*"><a href="' + SPAM_URL,
+    "css_zero_size": r'<div style="width:0;height:0;overflow:hidden"><a href="' + SPAM_URL,
+    "css_font_size_zero": r'<div style="font-size:0;[^"]*"><a href="' + SPAM_URL,
+    "css_same_colour": r'background-color:#FFFFFF"><a href="' + SPAM_URL + r'[^"]*" style="color:#FFFFFF"',
+    "css_text_indent": r'<div style="text-indent:-9999px"><a href="' + SPAM_URL,
+    "css_clip": r'<div style="position:absolute;clip:rect\(0px,0px,0px,0px\)"><a href="' + SPAM_URL,
+    "offscreen_position": r'<div style="position:absolute;top:-1000px;left:-1000px"><a href="' + SPAM_URL,
+    "negative_margin": r'<div style="margin-left:-5000px"><a href="' + SPAM_URL,
+    "marquee_tiny": r'<marquee width="1" height="1" scrollamount="3000"[^>]*><a href="' + SPAM_URL,
+    "js_write_hidden": r"document\.write\('<div style=\"display:none\">'\);</script>\s*<a href=\"" + SPAM_URL,
+    "js_hide_after_load": r'<div id="(\w+)"><a href="' + SPAM_URL + r'.*getElementById\("\1"\)\.style\.display="none"',
+    "noscript_links": r'<noscript><a href="' + SPAM_URL,
+    "comment_links": r'<!-- <a href="' + SPAM_URL,
+    "data_attribute_links": r'<i data-url="' + SPAM_URL + r'[^"]*" data-title="[^"]+"></i>',
     "bare_domain_text": r'<p class="tags">[^<]*www\.[a-z0-9-]+\.(?:example|test)',
-    "zero_size_iframe": r'<iframe src="http://www\.[^"]+" width="0" height="0"',
+    "zero_size_iframe": r'<iframe src="' + SPAM_URL + r'[^"]*" width="0" height="0"',
 }
 
 
