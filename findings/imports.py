@@ -51,35 +51,16 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None, audit_entry: bool
             user=user,
         )
     except ImportFormatError as exc:
-        scan_import.state = ImportState.FAILED
-        scan_import.error, scan_import.error_en = exc.render("zh-hans"), exc.render("en")
-        scan_import.finished_at = timezone.now()
-        scan_import.save(update_fields=["state", "error", "error_en", "finished_at", "file_format"])
-        audit.record(
-            AuditAction.IMPORT,
-            obj=scan_import,
-            user=user,
-            result="failure",
-            changes={"file": scan_import.file_name, "error": scan_import.error_en},
-        )
+        _failed(scan_import, user, exc.render("zh-hans"), exc.render("en"))
         return scan_import
     except Exception:
         # Not the file's fault (the database, a bug): nothing was written (the writer's transaction rolled back);
         # the import must not stay "running" for ever. The error itself goes to the task's log.
-        scan_import.state = ImportState.FAILED
         with translation.override("zh-hans"):
-            scan_import.error = str(INTERNAL_ERROR)
+            message = str(INTERNAL_ERROR)
         with translation.override("en"):
-            scan_import.error_en = str(INTERNAL_ERROR)
-        scan_import.finished_at = timezone.now()
-        scan_import.save(update_fields=["state", "error", "error_en", "finished_at", "file_format"])
-        audit.record(
-            AuditAction.IMPORT,
-            obj=scan_import,
-            user=user,
-            result="failure",
-            changes={"file": scan_import.file_name, "error": scan_import.error_en},
-        )
+            message_en = str(INTERNAL_ERROR)
+        _failed(scan_import, user, message, message_en)
         raise
     for name in ("records", "new", "updated", "reopened", "closed", "unattributed", "rejected", "rejected_sample"):
         setattr(scan_import, name, getattr(counts, name))
@@ -104,6 +85,20 @@ def run_import(scan_import: ScanImport, fileobj, *, user=None, audit_entry: bool
         },
     )
     return scan_import
+
+
+def _failed(scan_import: ScanImport, user, error: str, error_en: str) -> None:
+    """Mark ``scan_import`` failed with the reason in Chinese and English, and audit it."""
+    scan_import.state, scan_import.error, scan_import.error_en = ImportState.FAILED, error, error_en
+    scan_import.finished_at = timezone.now()
+    scan_import.save(update_fields=["state", "error", "error_en", "finished_at", "file_format"])
+    audit.record(
+        AuditAction.IMPORT,
+        obj=scan_import,
+        user=user,
+        result="failure",
+        changes={"file": scan_import.file_name, "error": error_en},
+    )
 
 
 def _tool_of(file_format: str) -> str:
