@@ -142,9 +142,14 @@ def _sqlite_datetime(value):
 
 def _row_converters() -> list:
     """Per column of ``CheckRow`` (but the host and the path): how a raw database value becomes the model's value."""
+    return column_converters(CheckRow.__slots__[:-2])
+
+
+def column_converters(names) -> list:
+    """Per named column of ``Check``: how its raw database value becomes the model's value (None: as it is)."""
     converters = []
-    for name in CheckRow.__slots__[:-2]:
-        field = Check._meta.pk if name == "pk" else Check._meta.get_field(name)
+    for name in names:
+        field = Check._meta.pk if name in ("pk", "id") else Check._meta.get_field(name)
         if isinstance(field, models.JSONField):
             converters.append(_json_value)
         elif isinstance(field, models.DateTimeField) and connection.vendor == "sqlite":

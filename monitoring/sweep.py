@@ -37,7 +37,7 @@ from django.utils import timezone
 from . import vocabulary as v
 from .engine import Engine, ProbeTarget, run_sweep
 from .models import Check
-from .store import StoreCounts, baseline_texts, content_context, load_checks, store_results
+from .store import StoreCounts, baseline_texts, column_converters, content_context, load_checks, store_results
 
 logger = logging.getLogger("edusec.monitoring")
 JITTER = 0.05  # up to 5 % of the interval, for checks that start a new cycle after a stop of the monitor
@@ -102,38 +102,60 @@ def target_for(check: Check, context=None, variants: tuple[str, ...] | None = No
     )
 
 
-def claim(now=None, limit: int | None = None) -> list[tuple[int, datetime]]:
-    """Up to ``limit`` due checks as (id, when it was due), their next run already moved on (so nobody else takes
-    them): one indexed SELECT and one prepared UPDATE, in one transaction."""
+# What anything but the monitor's own store changes on a check, of what the store uses: another probe ("probe now",
+# a Celery worker) sets the run time, accepting a baseline clears the analysed hash, an edit changes the URL, the
+# grace or recovery count, the unit or the website. ``Monitor`` reuses a check it stored itself while these are as it
+# left them (``claim`` reads them with the due checks).
+STAMP_FIELDS = ("last_run_at", "analysed_hash", "url", "grace_failures", "recovery_successes", "unit_id", "website_id")
+ROW_CACHE_SECONDS = 3600  # a kept check is read again after an hour at the latest (a unit moved in the tree)
+ROW_CACHE_SIZE = 50_000  # checks kept by a ``Monitor`` (a few kB each; beyond this they are read at every claim)
+
+
+def claim(now=None, limit: int | None = None, *, stamp_fields: tuple[str, ...] = ()) -> list[tuple]:
+    """Up to ``limit`` due checks as (id, when it was due, *the values of ``stamp_fields``), their next run already
+    moved on (so nobody else takes them): one indexed SELECT and one prepared UPDATE, in one transaction.
+
+    Both are plain SQL on the cursor: this runs for every probe, and Django's query building and per-value
+    conversion cost more than the statements."""
     now = now or timezone.now()
     limit = limit or settings.EDUSEC_MONITOR_BATCH
-    with transaction.atomic():
-        due = list(
-            Check.objects.filter(enabled=True, next_due_at__lte=now)
-            .order_by("next_due_at")
-            .select_for_update(skip_locked=True)  # PostgreSQL: two schedulers never take the same check
-            .values_list("pk", "interval", "next_due_at")[:limit]
+    meta, quote, ops = Check._meta, connection.ops.quote_name, connection.ops
+    names = ("interval", "next_due_at", *stamp_fields)
+    columns = ", ".join(quote(meta.get_field(name).column) for name in ("id", *names))
+    table, pk_column = quote(meta.db_table), quote(meta.pk.column)
+    due, enabled = quote(meta.get_field("next_due_at").column), quote(meta.get_field("enabled").column)
+    # PostgreSQL: two schedulers never take the same check.
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    convert_due, *convert_stamp = column_converters(names[1:])
+    convert_due = convert_due or (lambda value: value)  # PostgreSQL's driver returns aware datetimes already
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE {enabled} = %s AND {due} <= %s ORDER BY {due} LIMIT %s{lock}",
+            [True, ops.adapt_datetimefield_value(now), limit],
         )
-        if not due:
+        due_rows = cursor.fetchall()
+        if not due_rows:
             return []
-        rows = []
-        for pk, interval, due_at in due:
+        claimed, updates = [], []
+        for pk, interval, due_at, *stamp in due_rows:
+            due_at = convert_due(due_at)
             following = due_at + timedelta(seconds=interval)
             if following <= now:
                 following = now + timedelta(seconds=interval + random.uniform(0, interval * JITTER))
-            rows.append((following, pk))
-        field = Check._meta.get_field("next_due_at")
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {connection.ops.quote_name(Check._meta.db_table)} SET next_due_at = %s WHERE id = %s",
-                [(field.get_db_prep_save(following, connection), pk) for following, pk in rows],
-            )
-    return [(pk, due_at) for pk, _interval, due_at in due]
+            updates.append((ops.adapt_datetimefield_value(following), pk))
+            stamp = [v if c is None or v is None else c(v) for c, v in zip(convert_stamp, stamp, strict=True)]
+            claimed.append((pk, due_at, *stamp))
+        cursor.executemany(f"UPDATE {table} SET {due} = %s WHERE {pk_column} = %s", updates)
+    return claimed
+
+
+def _stamp_of(check) -> list:
+    return [getattr(check, name) for name in STAMP_FIELDS]
 
 
 def claim_due(now=None, limit: int | None = None) -> list[int]:
     """Ids of up to ``limit`` due checks, their next run already moved forward (so nobody else takes them)."""
-    return [pk for pk, _due in claim(now, limit)]
+    return [row[0] for row in claim(now, limit)]
 
 
 def probe_checks(check_ids: list[int], *, now=None, **engine_overrides) -> StoreCounts | None:
@@ -188,7 +210,9 @@ class Monitor:
     """The long-running scheduler loop (see the module docstring).
 
     ``run()`` blocks until ``stop()`` is called (from another thread), ``duration`` seconds have passed, or, with
-    ``until_idle``, nothing is due and nothing is in flight. ``stats`` tells what it did.
+    ``until_idle``, nothing is due and nothing is in flight. ``stats`` tells what the last run did. The checks it
+    stored are kept between probes and runs (see ``STAMP_FIELDS``), so a monitor that runs again reads only what
+    changed elsewhere.
     """
 
     def __init__(
@@ -218,6 +242,7 @@ class Monitor:
         self.before_close = None  # called (in the loop) once everything is stored, before the engine and pool close
         self._stopping = threading.Event()
         self._checks: dict = {}  # check id → CheckRow, claimed and not yet stored
+        self._kept: dict = {}  # check id → (CheckRow, time.monotonic()) as this monitor last stored it
         self._due: dict[int, float] = {}  # check id → when it was due (epoch seconds)
         self._results: list = []
         self._in_flight = 0
@@ -240,6 +265,9 @@ class Monitor:
             sys.setswitchinterval(min(saved, self.switch_interval))
         try:
             return run_coroutine(lambda: self._run(duration, until_idle))
+        except BaseException:
+            self._kept.clear()  # a run that failed starts the next one from the database
+            raise
         finally:
             sys.setswitchinterval(saved)
 
@@ -247,16 +275,16 @@ class Monitor:
 
     def _claim(self) -> list[ProbeTarget]:
         try:
-            claimed = claim(limit=self.batch)
+            claimed = claim(limit=self.batch, stamp_fields=STAMP_FIELDS)
             if not claimed:
                 return []
-            checks = load_checks(pk for pk, _due in claimed)
+            checks = self._kept_checks(claimed)
             pool = self.workers > 0
             contents = {pk for pk, check in checks.items() if check.kind == v.CONTENT} if pool else set()
             texts = baseline_texts(contents) if contents else {}
             variants = cloaking_variants()
             targets = []
-            for pk, due_at in claimed:
+            for pk, due_at, *_stamp in claimed:
                 check = checks.get(pk)
                 if check is None:
                     continue
@@ -268,6 +296,33 @@ class Monitor:
         except Exception:
             close_old_connections()  # a broken connection is replaced at the next round
             raise
+
+    def _kept_checks(self, claimed: list[tuple]) -> dict:
+        """The claimed checks by id: those this monitor stored itself and nobody changed since (their stamp is as it
+        left it, see ``STAMP_FIELDS``) as it keeps them, the others read from the database."""
+        now = time.monotonic()
+        checks, to_read = {}, []
+        for pk, _due, *stamp in claimed:
+            kept = self._kept.pop(pk, None)
+            if kept is not None and now - kept[1] < ROW_CACHE_SECONDS and _stamp_of(kept[0]) == stamp:
+                checks[pk] = kept[0]
+            else:
+                to_read.append(pk)
+        if to_read:
+            checks.update(load_checks(to_read))
+        return checks
+
+    def _keep(self, checks: dict) -> None:
+        """Keep the rows of a batch just stored (what they hold is now what the database holds)."""
+        now = time.monotonic()
+        if len(self._kept) + len(checks) > ROW_CACHE_SIZE:  # drop what is too old to be reused (deleted checks too)
+            self._kept = {pk: kept for pk, kept in self._kept.items() if now - kept[1] < ROW_CACHE_SECONDS}
+        room = ROW_CACHE_SIZE - len(self._kept)
+        for pk, check in checks.items():
+            if room <= 0:
+                break
+            self._kept[pk] = (check, now)
+            room -= 1
 
     def _store(self, results, final: bool = False) -> StoreCounts:
         checks = {r.check_id: self._checks.pop(r.check_id) for r in results if r.check_id in self._checks}
@@ -282,6 +337,7 @@ class Monitor:
             raise
         if not self._findings:
             self._findings_written = time.monotonic()
+        self._keep(checks)
         return counts
 
     def _flush_findings(self) -> None:
@@ -295,6 +351,7 @@ class Monitor:
     async def _run(self, duration: float | None, until_idle: bool) -> MonitorStats:
         loop = asyncio.get_running_loop()
         self._drained = False
+        self.stats = MonitorStats()
         # A run after a failed one starts clean (what was claimed then runs again at its next due time).
         self._checks.clear()
         self._due.clear()

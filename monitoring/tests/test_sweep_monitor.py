@@ -98,3 +98,33 @@ def test_the_monitor_command_once_probes_everything_due(ledger, farm, settings):
     call_command("monitor", "--once", stdout=out)
     assert f"{Check.objects.count()} checks probed" in out.getvalue()
     assert not Check.objects.filter(last_run_at=None).exists()
+
+
+def test_a_monitor_keeps_the_checks_it_stored_and_reads_again_what_changed_elsewhere(ledger, farm, monkeypatch):
+    from monitoring import sweep
+
+    run = monitor(farm, 0)
+    run.run(until_idle=True)
+    healthy = Check.objects.get(website__host=HEALTHY, kind="http")
+    hidden = Check.objects.get(website__host=HIDDEN, kind="content")
+    down = Check.objects.get(website__host=DOWN, kind="http")
+    # Changed elsewhere: a baseline accepted (the page is analysed again), the grace raised, a "probe now".
+    Check.objects.filter(pk=hidden.pk).update(analysed_hash="")
+    down_checks = list(Check.objects.filter(website__host=DOWN).values_list("pk", flat=True))
+    Check.objects.filter(pk__in=down_checks).update(grace_failures=5)
+    sweep.probe_checks([healthy.pk], port_map={80: farm.http_port}, allow_public=False)
+    assert Check.objects.get(pk=healthy.pk).successes == 2
+
+    read = []
+    load_checks = sweep.load_checks
+    monkeypatch.setattr(sweep, "load_checks", lambda ids: load_checks(read.extend(ids) or read[-len(ids) :]))
+    Check.objects.update(next_due_at=timezone.now())
+    stats = run.run(until_idle=True)
+
+    assert stats.stored == Check.objects.count()
+    assert sorted(read) == sorted([healthy.pk, hidden.pk, *down_checks])  # the rest were kept from the first run
+    assert stats.analysed == 1
+    assert Check.objects.get(pk=healthy.pk).successes == 3  # counted on from the probe made elsewhere
+    down.refresh_from_db()
+    assert down.failures == 2 and down.state == "warning"  # the new grace: still no finding
+    assert not Finding.objects.filter(rule_id="monitoring:down", host=DOWN).exists()
