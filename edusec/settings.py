@@ -330,6 +330,9 @@ EDUSEC_MONITOR_ANALYSIS_WORKERS = env_int("EDUSEC_MONITOR_ANALYSIS_WORKERS", os.
 # Extra fetches of a content check's page to detect cloaking (spider, mobile, referer); empty: the page only.
 EDUSEC_MONITOR_CLOAKING_VARIANTS = env("EDUSEC_MONITOR_CLOAKING_VARIANTS", "spider,mobile,referer")
 EDUSEC_MONITOR_STALE_DAYS = env_int("EDUSEC_MONITOR_STALE_DAYS", 180)  # a page unchanged this long is a stale site
+# `edusec monitor` refreshes (times seen, last seen) the finding of a detection that stays the same at most this often;
+# a new, changed or returning detection is written at once.
+EDUSEC_MONITOR_FINDING_REFRESH = env_int("EDUSEC_MONITOR_FINDING_REFRESH", 600)
 EDUSEC_MONITOR_EVENT_DAYS = env_int("EDUSEC_MONITOR_EVENT_DAYS", 365)  # monitoring events kept
 EDUSEC_MONITOR_SNAPSHOT_DAYS = env_int("EDUSEC_MONITOR_SNAPSHOT_DAYS", 90)  # stored page copies kept
 EDUSEC_MONITOR_ROLLUP_DAYS = env_int("EDUSEC_MONITOR_ROLLUP_DAYS", 730)  # daily figures kept (charts)

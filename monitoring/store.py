@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -189,6 +190,7 @@ def store_results(
     checks: dict[int, Check] | None = None,
     pending_findings: dict[str, list[Record]] | None = None,
     write_findings: bool = True,
+    refreshed: dict[tuple[int, str], float] | None = None,
 ) -> StoreCounts:
     """Apply ``results`` (one per check) to the database. ``schedule``: set each check's next due time.
 
@@ -198,6 +200,10 @@ def store_results(
     (by region root path) and written only when ``write_findings`` or when this batch closes findings (so that a
     refresh is never written after the close that followed it). The findings writer indexes every asset of the
     installation at each call (about 75 ms for 5,000 websites), too much to pay for every half-second batch.
+
+    ``refreshed`` (the long-running monitor's): (check id, kind) → ``time.monotonic()`` when its finding was last
+    written. A detection the same as at the check's previous probe is then written again only once
+    ``EDUSEC_MONITOR_FINDING_REFRESH`` seconds have passed; without it, every detection is written at every probe.
     """
     now = now or timezone.now()
     counts = StoreCounts()
@@ -227,6 +233,7 @@ def store_results(
     new_baselines: list[ContentBaseline] = []
     stored: list[Check] = []
     stale_days = settings.EDUSEC_MONITOR_STALE_DAYS
+    clock, refresh_every = time.monotonic(), settings.EDUSEC_MONITOR_FINDING_REFRESH
     for result in results:
         check = checks.get(result.check_id)
         if check is None:
@@ -261,7 +268,8 @@ def store_results(
             if stale is not None and v.STALE_SITE not in {item["kind"] for item in found}:
                 found.append(_plain(stale))
         detections = found
-        _record_changes(check, detections, now, events, snapshot)
+        previous = {d["kind"]: d for d in check.detections}
+        _record_changes(check, previous, detections, now, events, snapshot)
         maintenance = check.website_id in in_maintenance
         state = CheckState.MAINTENANCE if maintenance else rules.state_of(detections, failing=failing)
         if state != check.state:
@@ -278,7 +286,16 @@ def store_results(
         if not maintenance and found:
             batch = records.setdefault(check.unit.path[: check.unit.steplen], [])
             for item in found:
+                if refreshed is not None:
+                    key = (check.pk, item["kind"])
+                    written = refreshed.get(key)
+                    if written is not None and clock - written < refresh_every and previous.get(item["kind"]) == item:
+                        continue  # the same as last time, and its finding was written a moment ago
+                    refreshed[key] = clock
                 batch.append(_record(check, item))
+        if refreshed is not None:
+            for kind in previous.keys() - {item["kind"] for item in found}:
+                refreshed.pop((check.pk, kind), None)  # gone: if it comes back, it is written at once
         counts.detections += len(found)
         # A kind that has been absent for ``recovery_successes`` probes in a row closes its finding. The count stops
         # there (a healthy check's details then stay the same from probe to probe, and need no write).
@@ -407,8 +424,7 @@ def _plain(item: Detection) -> dict:
     }
 
 
-def _record_changes(check, detections, now, events, snapshot) -> None:
-    before = {d["kind"]: d for d in check.detections}
+def _record_changes(check, before, detections, now, events, snapshot) -> None:
     after = {d["kind"]: d for d in detections}
     if before == after:
         return

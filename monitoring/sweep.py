@@ -243,6 +243,7 @@ class Monitor:
         self._stopping = threading.Event()
         self._checks: dict = {}  # check id → CheckRow, claimed and not yet stored
         self._kept: dict = {}  # check id → (CheckRow, time.monotonic()) as this monitor last stored it
+        self._refreshed: dict = {}  # (check id, kind) → time.monotonic() when its finding was written (store_results)
         self._due: dict[int, float] = {}  # check id → when it was due (epoch seconds)
         self._results: list = []
         self._in_flight = 0
@@ -267,6 +268,7 @@ class Monitor:
             return run_coroutine(lambda: self._run(duration, until_idle))
         except BaseException:
             self._kept.clear()  # a run that failed starts the next one from the database
+            self._refreshed.clear()
             raise
         finally:
             sys.setswitchinterval(saved)
@@ -329,15 +331,24 @@ class Monitor:
         write = final or time.monotonic() - self._findings_written >= self.findings_every
         try:
             counts = store_results(
-                results, schedule=False, checks=checks, pending_findings=self._findings, write_findings=write
+                results,
+                schedule=False,
+                checks=checks,
+                pending_findings=self._findings,
+                write_findings=write,
+                refreshed=self._refreshed,
             )
         except Exception:
             self._findings.clear()  # they were in the batch that failed; the next probes raise them again
+            self._refreshed.clear()  # … at once
             close_old_connections()
             raise
         if not self._findings:
             self._findings_written = time.monotonic()
         self._keep(checks)
+        if len(self._refreshed) > ROW_CACHE_SIZE:  # forget deleted checks' detections
+            oldest = time.monotonic() - settings.EDUSEC_MONITOR_FINDING_REFRESH
+            self._refreshed = {key: at for key, at in self._refreshed.items() if at > oldest}
         return counts
 
     def _flush_findings(self) -> None:

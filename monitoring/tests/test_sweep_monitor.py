@@ -128,3 +128,25 @@ def test_a_monitor_keeps_the_checks_it_stored_and_reads_again_what_changed_elsew
     down.refresh_from_db()
     assert down.failures == 2 and down.state == "warning"  # the new grace: still no finding
     assert not Finding.objects.filter(rule_id="monitoring:down", host=DOWN).exists()
+
+
+def test_a_standing_detection_refreshes_its_finding_at_most_every_so_often(ledger, farm, settings):
+    settings.EDUSEC_MONITOR_FINDING_REFRESH = 600
+    run = monitor(farm, 0)
+    run.run(until_idle=True)
+    finding = Finding.objects.get(rule_id="monitoring:hidden_links", host=HIDDEN)
+    first_seen = finding.last_seen
+    assert finding.times_seen == 1
+
+    Check.objects.update(next_due_at=timezone.now())
+    run.run(until_idle=True)
+    finding.refresh_from_db()
+    assert finding.times_seen == 1 and finding.last_seen == first_seen  # the same detection a moment later
+    # The site went down at the first probe and is past its grace now: that finding is written at once.
+    assert Finding.objects.filter(rule_id="monitoring:down", host=DOWN).exists()
+
+    settings.EDUSEC_MONITOR_FINDING_REFRESH = 0
+    Check.objects.update(next_due_at=timezone.now())
+    run.run(until_idle=True)
+    finding.refresh_from_db()
+    assert finding.times_seen == 2 and finding.last_seen > first_seen
