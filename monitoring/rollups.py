@@ -280,7 +280,6 @@ class Accumulator:
             entry[3] += 1
 
     def save(self) -> None:
-        from django.db import connection
 
         from .models import WeeklyRollup
 
@@ -306,12 +305,37 @@ class Accumulator:
         # A row made by another writer since the read above would only lose this store's figures of the hour.
         WeeklyRollup.objects.bulk_create(created, ignore_conflicts=True)
         if updates:
-            table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
-            week = WeeklyRollup._meta.get_field("week").get_db_prep_value(self.week, connection)
-            with connection.cursor() as cursor:
-                # One prepared statement for the batch; counts are added in SQL (another writer may have added too).
-                cursor.executemany(
-                    f"UPDATE {table} SET hours = %s, probes = probes + %s, failures = failures + %s "
-                    f"WHERE site_check_id = %s AND week = %s",
-                    [(*row, week) for row in updates],
-                )
+            _update_weeks(self.week, updates)
+
+
+def _update_weeks(week: date, updates: list[tuple[bytes, int, int, int]]) -> None:
+    """Write (blob, probes, failures, check id) into this week's rows in one statement; the counts are added in SQL
+    (another writer may have added too). One statement rather than one per row: see ``store.update_rows``."""
+    from django.db import connection
+
+    from .models import WeeklyRollup
+
+    table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
+    set_rows = (
+        f"UPDATE {table} SET hours = v.hours, probes = {table}.probes + v.probes, "
+        f"failures = {table}.failures + v.failures"
+    )
+    week_value = WeeklyRollup._meta.get_field("week").get_db_prep_value(week, connection)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"{set_rows} FROM unnest(%s::bytea[], %s::integer[], %s::integer[], %s::bigint[]) "
+                f"AS v(hours, probes, failures, check_id) WHERE {table}.site_check_id = v.check_id "
+                f"AND {table}.week = %s",
+                [*map(list, zip(*updates, strict=True)), week_value],
+            )
+            return
+        # SQLite: the rows as a VALUES list (blobs cannot travel in JSON), in chunks within its parameter limit.
+        for start in range(0, len(updates), 2000):
+            chunk = updates[start : start + 2000]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"WITH v(hours, probes, failures, check_id) AS (VALUES {values}) {set_rows} FROM v "
+                f"WHERE {table}.site_check_id = v.check_id AND {table}.week = %s",
+                [value for row in chunk for value in row] + [week_value],
+            )

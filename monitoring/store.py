@@ -48,14 +48,6 @@ CHECK_FIELDS = (
 )  # fmt: skip
 
 
-# Latest-state columns whose values the database drivers take as they are (see ``_write_latest``).
-NUMBER_FIELDS = (models.IntegerField, models.FloatField)
-
-
-def _same(value):
-    return value
-
-
 @dataclass
 class StoreCounts:
     checks: int = 0
@@ -344,40 +336,75 @@ def flush_findings(records: dict[str, list[Record]]) -> int:
 
 
 def _write_latest(checks: list[Check], before: dict[int, tuple]) -> int:
-    """Write the latest-state columns that changed: one prepared UPDATE per set of changed columns."""
+    """Write the latest-state columns that changed: one UPDATE per set of changed columns."""
     groups: dict[tuple[str, ...], list[Check]] = defaultdict(list)
     for check in checks:
         old = before[check.pk]
         new = _state(check)
         if old != new:
             groups[tuple(name for name, a, b in zip(CHECK_FIELDS, old, new, strict=True) if a != b)].append(check)
-    if not groups:
-        return 0
-    meta = Check._meta
-    table = connection.ops.quote_name(meta.db_table)
     written = 0
-    prepared: dict[tuple, object] = {}  # the batch's run time is the same for every check: adapt it once
-
-    def prep(f, value):
-        if isinstance(value, datetime):
-            key = (f.attname, value)
-            if key not in prepared:
-                prepared[key] = f.get_db_prep_save(value, connection)
-            return prepared[key]
-        return f.get_db_prep_save(value, connection)
-
-    with connection.cursor() as cursor:
-        for names, group in groups.items():
-            fields = [meta.get_field(name) for name in names]
-            # Numbers go to the driver as they are: Django's preparation of each cost more than the UPDATE itself.
-            converters = [(f.attname, _same if isinstance(f, NUMBER_FIELDS) else partial(prep, f)) for f in fields]
-            assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-            cursor.executemany(
-                f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name(meta.pk.column)} = %s",
-                [[convert(getattr(check, name)) for name, convert in converters] + [check.pk] for check in group],
-            )
-            written += len(group)
+    for names, group in groups.items():
+        update_rows(Check, names, [[getattr(check, name) for name in names] + [check.pk] for check in group])
+        written += len(group)
     return written
+
+
+def update_rows(model, names, rows: list[list]) -> None:
+    """Update rows of ``model`` by primary key in one statement: each row is the values of the fields ``names`` as
+    the model holds them, then the primary key.
+
+    SQLite reads the rows from one JSON array (``json_each``), PostgreSQL from one array per column (``unnest``).
+    One statement per batch instead of one per row (``executemany``): the driver's work per row and, on SQLite, the
+    release and re-acquisition of the interpreter lock at each row cost more than the updates, and kept the event
+    loop and the database thread trading the lock."""
+    if not rows:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in names]
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    columns = [_column_value(field) for field in fields]
+    for row in rows:
+        for index, convert in enumerate(columns):
+            if convert is not None and row[index] is not None:
+                row[index] = convert(row[index])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names_sql = [quote(f.column) for f in fields]
+            types = ["text" if isinstance(f, models.JSONField) else f.db_type(connection) for f in fields]
+            assignments = ", ".join(
+                f"{name} = v.{name}" + ("::jsonb" if isinstance(f, models.JSONField) else "")
+                for name, f in zip(names_sql, fields, strict=True)
+            )
+            arrays = ", ".join(f"%s::{kind}[]" for kind in [*types, meta.pk.db_type(connection)])
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names_sql)}, edusec_pk) "
+                f"WHERE {table}.{pk} = v.edusec_pk",
+                [list(values) for values in zip(*rows, strict=True)],
+            )
+        else:
+            assignments = ", ".join(f"{quote(f.column)} = row.value ->> {i}" for i, f in enumerate(fields))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM json_each(%s) AS row "
+                f"WHERE {table}.{pk} = row.value ->> {len(fields)}",
+                [json.dumps(rows, ensure_ascii=False)],
+            )
+
+
+def _column_value(field):
+    """How ``update_rows`` passes a value of ``field`` (None: as it is)."""
+    if isinstance(field, models.JSONField):
+        return partial(json.dumps, cls=field.encoder, ensure_ascii=False)
+    if isinstance(field, models.DateTimeField) and connection.vendor != "postgresql":
+        adapt, last = connection.ops.adapt_datetimefield_value, [None, None]
+
+        def datetime_value(value):  # a batch's run time is the same for every row: adapted once
+            if value is not last[0]:
+                last[0], last[1] = value, adapt(value)
+            return last[1]
+
+        return datetime_value
+    return None
 
 
 def _apply_outcome(check, result, outcome: ContentOutcome | None, now, new_baselines):

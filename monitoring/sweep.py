@@ -28,7 +28,7 @@ import threading
 import time
 from array import array
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
@@ -37,7 +37,15 @@ from django.utils import timezone
 from . import vocabulary as v
 from .engine import Engine, ProbeTarget, run_sweep
 from .models import Check
-from .store import StoreCounts, baseline_texts, column_converters, content_context, load_checks, store_results
+from .store import (
+    StoreCounts,
+    baseline_texts,
+    column_converters,
+    content_context,
+    load_checks,
+    store_results,
+    update_rows,
+)
 
 logger = logging.getLogger("edusec.monitoring")
 JITTER = 0.05  # up to 5 % of the interval, for checks that start a new cycle after a stop of the monitor
@@ -113,16 +121,16 @@ ROW_CACHE_SIZE = 50_000  # checks kept by a ``Monitor`` (a few kB each; beyond t
 
 def claim(now=None, limit: int | None = None, *, stamp_fields: tuple[str, ...] = ()) -> list[tuple]:
     """Up to ``limit`` due checks as (id, when it was due, *the values of ``stamp_fields``), their next run already
-    moved on (so nobody else takes them): one indexed SELECT and one prepared UPDATE, in one transaction.
+    moved on (so nobody else takes them): one indexed SELECT and one UPDATE (``update_rows``), in one transaction.
 
-    Both are plain SQL on the cursor: this runs for every probe, and Django's query building and per-value
-    conversion cost more than the statements."""
+    The SELECT is plain SQL on the cursor: this runs for every probe, and Django's query building and per-value
+    conversion cost more than the statement."""
     now = now or timezone.now()
     limit = limit or settings.EDUSEC_MONITOR_BATCH
     meta, quote, ops = Check._meta, connection.ops.quote_name, connection.ops
     names = ("interval", "next_due_at", *stamp_fields)
     columns = ", ".join(quote(meta.get_field(name).column) for name in ("id", *names))
-    table, pk_column = quote(meta.db_table), quote(meta.pk.column)
+    table = quote(meta.db_table)
     due, enabled = quote(meta.get_field("next_due_at").column), quote(meta.get_field("enabled").column)
     # PostgreSQL: two schedulers never take the same check.
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
@@ -142,10 +150,10 @@ def claim(now=None, limit: int | None = None, *, stamp_fields: tuple[str, ...] =
             following = due_at + timedelta(seconds=interval)
             if following <= now:
                 following = now + timedelta(seconds=interval + random.uniform(0, interval * JITTER))
-            updates.append((ops.adapt_datetimefield_value(following), pk))
+            updates.append([following, pk])
             stamp = [v if c is None or v is None else c(v) for c, v in zip(convert_stamp, stamp, strict=True)]
             claimed.append((pk, due_at, *stamp))
-        cursor.executemany(f"UPDATE {table} SET {due} = %s WHERE {pk_column} = %s", updates)
+        update_rows(Check, ["next_due_at"], updates)
     return claimed
 
 

@@ -104,3 +104,28 @@ def test_claim_moves_the_next_run_one_interval_past_the_due_time(checks):
     assert now + timezone.timedelta(seconds=second.interval) <= second.next_due_at
     assert second.next_due_at <= now + timezone.timedelta(seconds=second.interval * 1.05 + 1)
     assert claim(now, limit=10) == []
+
+
+@pytest.mark.django_db
+def test_rows_updated_in_one_statement_keep_every_value_as_it_was():
+    from monitoring.store import update_rows
+
+    _root, _unit_a, _unit_b, school = build_test_tree()
+    for name in ("a", "b", "c"):
+        WebsiteFactory(unit=school, name=name, url=f"http://www.{name}.school.example/")
+    sync_checks()
+    first, second, third = Check.objects.order_by("pk")[:3]
+    when = timezone.now().replace(microsecond=123456)
+    tricky = 'it\'s "quoted" \\ back\\slash, null, {braces}, 中文 \u2028 line'
+    detections = [{"kind": "keywords", "summary": tricky, "evidence": {"matches": ["赌博", None, 1.5], "n": 3}}]
+    rows = {
+        first.pk: [tricky, detections, None, when, 503],
+        second.pk: ["", [], 12.25, None, None],
+        third.pk: ["null", {"deep": {"x": [1, 2, {"y": "z"}]}}, 0.0, when, 200],
+    }
+    names = ["error", "detections", "latency_ms", "last_run_at", "status_code"]
+    with CaptureQueriesContext(connection) as queries:
+        update_rows(Check, names, [[*values, pk] for pk, values in rows.items()])
+    assert len(queries) == 1
+    for pk, values in rows.items():
+        assert list(Check.objects.filter(pk=pk).values_list(*names).get()) == values
