@@ -157,6 +157,9 @@ def claim(now=None, limit: int | None = None, *, stamp_fields: tuple[str, ...] =
     return claimed
 
 
+_UNREAD = object()  # a baseline this monitor does not know (None: the check has none yet)
+
+
 def _stamp_of(check) -> list:
     return [getattr(check, name) for name in STAMP_FIELDS]
 
@@ -250,7 +253,8 @@ class Monitor:
         self.before_close = None  # called (in the loop) once everything is stored, before the engine and pool close
         self._stopping = threading.Event()
         self._checks: dict = {}  # check id → CheckRow, claimed and not yet stored
-        self._kept: dict = {}  # check id → (CheckRow, time.monotonic()) as this monitor last stored it
+        self._texts: dict = {}  # check id → its baseline as read for the analysis pool, claimed and not yet stored
+        self._kept: dict = {}  # check id → (CheckRow, time.monotonic(), baseline text) as this monitor stored it
         self._refreshed: dict = {}  # (check id, kind) → time.monotonic() when its finding was written (store_results)
         self._due: dict[int, float] = {}  # check id → when it was due (epoch seconds)
         self._results: list = []
@@ -288,10 +292,11 @@ class Monitor:
             claimed = claim(limit=self.batch, stamp_fields=STAMP_FIELDS)
             if not claimed:
                 return []
-            checks = self._kept_checks(claimed)
+            checks, texts = self._kept_checks(claimed)
             pool = self.workers > 0
             contents = {pk for pk, check in checks.items() if check.kind == v.CONTENT} if pool else set()
-            texts = baseline_texts(contents) if contents else {}
+            to_read = {pk for pk in contents if texts.get(pk, _UNREAD) is _UNREAD}
+            texts.update(dict.fromkeys(to_read) | baseline_texts(to_read) if to_read else {})
             variants = cloaking_variants()
             targets = []
             for pk, due_at, *_stamp in claimed:
@@ -302,28 +307,32 @@ class Monitor:
                 targets.append(target_for(check, context, variants))
                 self._checks[pk] = check
                 self._due[pk] = due_at.timestamp()
+                if pk in contents:
+                    self._texts[pk] = texts[pk]
             return targets
         except Exception:
             close_old_connections()  # a broken connection is replaced at the next round
             raise
 
-    def _kept_checks(self, claimed: list[tuple]) -> dict:
+    def _kept_checks(self, claimed: list[tuple]) -> tuple[dict, dict]:
         """The claimed checks by id: those this monitor stored itself and nobody changed since (their stamp is as it
-        left it, see ``STAMP_FIELDS``) as it keeps them, the others read from the database."""
+        left it, see ``STAMP_FIELDS``) as it keeps them, the others read from the database; and the baselines (as
+        stored JSON text, None for none) it knows of the kept ones."""
         now = time.monotonic()
-        checks, to_read = {}, []
+        checks, texts, to_read = {}, {}, []
         for pk, _due, *stamp in claimed:
             kept = self._kept.pop(pk, None)
             if kept is not None and now - kept[1] < ROW_CACHE_SECONDS and _stamp_of(kept[0]) == stamp:
-                checks[pk] = kept[0]
+                checks[pk], texts[pk] = kept[0], kept[2]
             else:
                 to_read.append(pk)
         if to_read:
             checks.update(load_checks(to_read))
-        return checks
+        return checks, texts
 
-    def _keep(self, checks: dict) -> None:
-        """Keep the rows of a batch just stored (what they hold is now what the database holds)."""
+    def _keep(self, checks: dict, texts: dict) -> None:
+        """Keep the rows of a batch just stored (what they hold is now what the database holds), with the baselines
+        of content checks whose page was not analysed (the analysis of a site's first page makes its baseline)."""
         now = time.monotonic()
         if len(self._kept) + len(checks) > ROW_CACHE_SIZE:  # drop what is too old to be reused (deleted checks too)
             self._kept = {pk: kept for pk, kept in self._kept.items() if now - kept[1] < ROW_CACHE_SECONDS}
@@ -331,11 +340,16 @@ class Monitor:
         for pk, check in checks.items():
             if room <= 0:
                 break
-            self._kept[pk] = (check, now)
+            self._kept[pk] = (check, now, texts.get(pk, _UNREAD))
             room -= 1
 
     def _store(self, results, final: bool = False) -> StoreCounts:
         checks = {r.check_id: self._checks.pop(r.check_id) for r in results if r.check_id in self._checks}
+        texts = {}
+        for result in results:
+            text = self._texts.pop(result.check_id, _UNREAD)
+            if result.body is None:  # not analysed: its baseline is still the one read
+                texts[result.check_id] = text
         write = final or time.monotonic() - self._findings_written >= self.findings_every
         try:
             counts = store_results(
@@ -353,7 +367,7 @@ class Monitor:
             raise
         if not self._findings:
             self._findings_written = time.monotonic()
-        self._keep(checks)
+        self._keep(checks, texts)
         if len(self._refreshed) > ROW_CACHE_SIZE:  # forget deleted checks' detections
             oldest = time.monotonic() - settings.EDUSEC_MONITOR_FINDING_REFRESH
             self._refreshed = {key: at for key, at in self._refreshed.items() if at > oldest}
@@ -373,6 +387,7 @@ class Monitor:
         self.stats = MonitorStats()
         # A run after a failed one starts clean (what was claimed then runs again at its next due time).
         self._checks.clear()
+        self._texts.clear()
         self._due.clear()
         self._results = []
         self._in_flight = 0

@@ -150,3 +150,26 @@ def test_a_standing_detection_refreshes_its_finding_at_most_every_so_often(ledge
     run.run(until_idle=True)
     finding.refresh_from_db()
     assert finding.times_seen == 2 and finding.last_seen > first_seen
+
+
+def test_a_monitor_reads_a_baseline_again_only_after_an_analysis_or_a_change_elsewhere(ledger, farm, monkeypatch):
+    from monitoring import sweep
+
+    read = []
+    baseline_texts = sweep.baseline_texts
+    monkeypatch.setattr(sweep, "baseline_texts", lambda ids: baseline_texts(read.extend(ids) or ids))
+    contents = set(Check.objects.filter(kind="content").values_list("pk", flat=True))
+    hidden = Check.objects.get(website__host=HIDDEN, kind="content")
+    run = monitor(farm, 1)
+
+    def round_reads():
+        read.clear()
+        Check.objects.update(next_due_at=timezone.now())
+        run.run(until_idle=True)
+        return set(read)
+
+    assert round_reads() == contents  # nothing known yet
+    assert round_reads() == contents - {Check.objects.get(website__host=DOWN, kind="content").pk}  # analysed
+    assert round_reads() == set()  # unchanged pages: the baselines read before still stand
+    Check.objects.filter(pk=hidden.pk).update(analysed_hash="")  # what accepting a new baseline does
+    assert round_reads() == {hidden.pk}
