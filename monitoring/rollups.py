@@ -42,6 +42,7 @@ _RUNS, _PLAIN = 0, 1
 _ZLIB_HOUR = struct.Struct("<HHH")  # the first format: zlib of 24 × (good, failed, mean latency) uint16
 EMPTY_DAY = [(0, 0, 0)] * HOURS
 EMPTY_WEEK = [(0, 0, 0)] * SLOTS
+_EMPTY_WEEK_BLOB = bytes((WEEK_FORMAT,)) + b"\0" * DAYS  # the version byte, then seven empty days
 
 
 def week_of(day: date) -> date:
@@ -101,19 +102,20 @@ def _encode_column(values: list[int], out: bytearray) -> None:
         out += bytes(plain)
 
 
-def _encode(hours: list[tuple[int, int, int]], out: bytearray) -> None:
+def _encode(hours: list[tuple[int, int, int]], out: bytearray, checked: bool = False) -> None:
+    """``checked``: every figure is already an int within ``LIMIT`` (as ``add`` and the decoder make them)."""
     for column in zip(*hours, strict=True):
-        if max(column) > LIMIT or not all(type(value) is int for value in column):
+        if not checked and (max(column) > LIMIT or not all(type(value) is int for value in column)):
             column = [min(int(value), LIMIT) for value in column]
         _encode_column(column, out)
 
 
-def _day_segment(hours: list[tuple[int, int, int]]) -> bytes:
+def _day_segment(hours: list[tuple[int, int, int]], checked: bool = False) -> bytes:
     """A day inside a week blob: its length as a varint, then its three columns; an empty day is one zero byte."""
     if not any(good or failed or mean for good, failed, mean in hours):
         return b"\0"
     body = bytearray()
-    _encode(hours, body)
+    _encode(hours, body, checked)
     head = bytearray()
     _put(len(body), head)
     return bytes(head + body)
@@ -213,23 +215,21 @@ def unpack_week(blob: bytes | memoryview | None) -> list[tuple[int, int, int]]:
 
 def add_to_week(blob: bytes | memoryview | None, at: int, good: int, failed: int, latency_total: float, timed: int):
     """The week blob with probes folded into slot ``at`` (as ``add``): only that day's segment is decoded and
-    re-encoded, so an update costs what it cost on a daily row."""
-    raw = bytes(blob) if blob else pack(EMPTY_WEEK)
+    re-encoded, and the bytes of the other days are copied as they are, so an update costs what it cost on a daily
+    row."""
+    raw = bytes(blob) if blob else _EMPTY_WEEK_BLOB
     if raw[0] != WEEK_FORMAT:
         raise ValueError("not a week's rollup blob")
-    segments = _segments(raw)
     day, hour = divmod(at, HOURS)
-    hours = _decode(segments[day], HOURS, 0) if segments[day] else list(EMPTY_DAY)
+    pos = 1
+    for _day in range(day):  # skip the days before
+        (length,), pos = _get_all(raw, pos, 1)
+        pos += length
+    start = pos
+    (length,), pos = _get_all(raw, pos, 1)
+    hours = _decode(raw, HOURS, pos) if length else list(EMPTY_DAY)
     add(hours, hour, good, failed, latency_total, timed)
-    parts = [bytes((WEEK_FORMAT,))]
-    for index, segment in enumerate(segments):
-        if index == day:
-            parts.append(_day_segment(hours))
-        else:
-            head = bytearray()
-            _put(len(segment), head)
-            parts.append(bytes(head) + segment)
-    return b"".join(parts)
+    return raw[:start] + _day_segment(hours, checked=True) + raw[pos + length :]
 
 
 def days_of(week_hours: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
