@@ -22,7 +22,9 @@ and refused). Every runner probes the same N sites at the same concurrency over 
   hash of the last analysed page, result object; a warm-up sweep learns the hashes;
 * **EduSec sweep, unchanged** (end to end, what ``edusec monitor`` does: ``sweep.Monitor`` claims the due content
   checks from the database by ``next_due_at``, probes them, and stores latest state, rollups, findings): every page
-  is the one analysed last time, so nothing is analysed;
+  is the one analysed last time, so nothing is analysed. One ``Monitor`` runs every sweep, as ``edusec monitor``
+  keeps one for its life (with the checks it stored), and the sweep after the first is untimed: a new check's
+  second probe closes the findings of the kinds it did not show twice (its recovery count), a one-off;
 * **EduSec sweep, every page changed**: the same after clearing every check's "last analysed" hash, so every page is
   analysed in full (hidden links, scripts, keywords, personal information, registration, stale banners, defacement
   against the site's baseline) in the monitor's analysis pool (``EDUSEC_MONITOR_ANALYSIS_WORKERS`` processes, fed
