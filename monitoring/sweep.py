@@ -448,15 +448,20 @@ class Monitor:
                 store_wake.set()
 
     async def _storer(self, loop, database, wake: asyncio.Event) -> None:
+        # Full batches are stored at once; fewer results wait for ``store_every`` (or the end). A store has a fixed
+        # cost (a transaction, the maintenance windows, the rollup rows' read): storing whatever came in during the
+        # previous store made batches of about a hundred at 2,500 probes/s.
         while True:
+            timed_out = False
             try:
                 await asyncio.wait_for(wake.wait(), self.store_every)
             except TimeoutError:
-                pass
+                timed_out = True
             wake.clear()
             final = self._drained
-            while self._results:
+            while len(self._results) >= self.batch or (self._results and (timed_out or final)):
                 results, self._results = self._results[: self.batch], self._results[self.batch :]
+                timed_out = False  # what comes in during this store waits for a full batch or the next round
                 started = time.perf_counter()
                 last = final and len(self._results) == 0
                 try:
