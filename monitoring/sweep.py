@@ -151,7 +151,10 @@ def claim(now=None, limit: int | None = None, *, stamp_fields: tuple[str, ...] =
             if following <= now:
                 following = now + timedelta(seconds=interval + random.uniform(0, interval * JITTER))
             updates.append([following, pk])
-            stamp = [v if c is None or v is None else c(v) for c, v in zip(convert_stamp, stamp, strict=True)]
+            stamp = [
+                value if convert is None or value is None else convert(value)
+                for convert, value in zip(convert_stamp, stamp, strict=True)
+            ]
             claimed.append((pk, due_at, *stamp))
         update_rows(Check, ["next_due_at"], updates)
     return claimed
