@@ -299,7 +299,9 @@ class Monitor:
             pool = self.workers > 0
             contents = {pk for pk, check in checks.items() if check.kind == v.CONTENT} if pool else set()
             to_read = {pk for pk in contents if texts.get(pk, _UNREAD) is _UNREAD}
-            texts.update(dict.fromkeys(to_read) | baseline_texts(to_read) if to_read else {})
+            if to_read:
+                texts.update(dict.fromkeys(to_read))  # None: the check has no baseline yet
+                texts.update(baseline_texts(to_read))
             variants = cloaking_variants()
             targets = []
             for pk, due_at, *_stamp in claimed:
