@@ -8,21 +8,17 @@ records the outcome. Small calls (the "probe now" button, tests, ``probe_checks`
 
 Nothing here touches the database: everything a page is judged by travels with the probe target as a
 ``ContentContext`` (the baseline as its stored JSON text, decoded only when the page did change; the keyword library
-of the site's unit, or None for the default one), and the work that only matters when something is found (the
-compressed page copy kept as evidence) is done here too, off the scheduler's process.
+of the site's unit, or None for the default one). The outcome is small: the page copy kept as evidence is compressed
+by the storage, only when an event keeps it (a new detection), not for every page on which something persists.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import zlib
 from dataclasses import dataclass, field
 
 from .analysis import Detection, KeywordLibrary, analyse_page, make_baseline
 from .engine.targets import ProbeResult
-
-SNAPSHOT_LEVEL = 6  # zlib level of stored page copies
 
 
 @dataclass(slots=True)
@@ -39,9 +35,6 @@ class ContentContext:
 class ContentOutcome:
     detections: list[Detection] = field(default_factory=list)
     baseline: dict | None = None  # made from this page when the site had none (its provisional baseline)
-    snapshot: bytes | None = None  # the page, zlib-compressed, when something was detected (evidence)
-    sha256: str = ""
-    size: int = 0
 
 
 def analyse_content(result: ProbeResult, context: ContentContext | None = None) -> ContentOutcome | None:
@@ -68,11 +61,6 @@ def analyse_content(result: ProbeResult, context: ContentContext | None = None) 
         headers=result.headers,
     )
     outcome.detections = list(analysis.detections)
-    if outcome.detections:
-        body = result.body
-        outcome.snapshot = zlib.compress(body, SNAPSHOT_LEVEL)
-        outcome.sha256 = hashlib.sha256(body).hexdigest()
-        outcome.size = len(body)
     return outcome
 
 

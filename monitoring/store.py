@@ -41,6 +41,7 @@ from .keywords import keyword_library_for
 from .models import Check, CheckEvent, CheckState, ContentBaseline, MaintenanceWindow, PageSnapshot
 
 TOOL = "monitoring"
+SNAPSHOT_LEVEL = 6  # zlib level of stored page copies
 # The latest-state columns a probe may change. Only those that did change are written.
 CHECK_FIELDS = (
     "state", "last_run_at", "last_ok_at", "state_since", "status_code", "latency_ms", "error", "failures",
@@ -242,7 +243,7 @@ def store_results(
         # what the analysers hand over once; the carried-over ones are read from the row and not changed).
         found = [_plain(item) for item in rules.after_grace(rules.probe_detections(result), check.failures,
                                                             check.grace_failures)]  # fmt: skip
-        snapshot = None
+        page_copy = None
         if check.kind == v.CONTENT and result.ok and result.body is not None:
             outcome = result.analysis if isinstance(result.analysis, ContentOutcome) else None
             if outcome is None:
@@ -251,8 +252,8 @@ def store_results(
                     context = content_context(check, baselines.get(check.pk))
                 outcome = analyse_content(result, context)
             counts.analysed += 1
-            analysed, snapshot = _apply_outcome(check, result, outcome, now, new_baselines)
-            found += analysed
+            found += _apply_outcome(check, result, outcome, now, new_baselines)
+            page_copy = _PageCopy(check, result, now)
         elif result.ok and check.kind == v.CONTENT:
             # The page did not change since it was analysed: what the analysis found stands.
             found += details.get("analysed", [])
@@ -261,7 +262,7 @@ def store_results(
                 found.append(_plain(stale))
         detections = found
         previous = {d["kind"]: d for d in check.detections}
-        _record_changes(check, previous, detections, now, events, snapshot)
+        _record_changes(check, previous, detections, now, events, page_copy)
         maintenance = check.website_id in in_maintenance
         state = CheckState.MAINTENANCE if maintenance else rules.state_of(detections, failing=failing)
         if state != check.state:
@@ -407,12 +408,13 @@ def _column_value(field):
     return None
 
 
-def _apply_outcome(check, result, outcome: ContentOutcome | None, now, new_baselines):
-    """Record a changed page's analysis on the check; the detections found, and the page copy to keep as evidence."""
+def _apply_outcome(check, result, outcome: ContentOutcome | None, now, new_baselines) -> list[dict]:
+    """Record a changed page's analysis on the check; the detections found (their evidence says that a copy of the
+    page goes with them: ``_record_changes`` keeps one with each event of a new detection)."""
     check.analysed_hash = (result.body_hash or b"").hex()
     check.content_changed_at = now
     if outcome is None:
-        return [], None
+        return []
     if outcome.baseline is not None:
         new_baselines.append(
             ContentBaseline(unit_id=check.unit_id, site_check_id=check.pk, data=outcome.baseline, samples=1)
@@ -421,23 +423,10 @@ def _apply_outcome(check, result, outcome: ContentOutcome | None, now, new_basel
         _plain(Detection(d.kind, d.severity, str(d.summary), d.technique, _clip_evidence(d.evidence)))
         for d in outcome.detections
     ]
-    snapshot = None
-    if found:
-        snapshot = PageSnapshot(
-            unit_id=check.unit_id,
-            site_check_id=check.pk,
-            taken_at=now,
-            url=result.final_url or check.url,
-            status_code=result.status,
-            headers=dict(result.headers),
-            sha256=outcome.sha256,
-            size=outcome.size,
-            body=outcome.snapshot,
-        )
-        for item in found:
-            item["evidence"]["snapshot"] = True
+    for item in found:
+        item["evidence"]["snapshot"] = True
     check.details["analysed"] = found
-    return list(found), snapshot
+    return list(found)
 
 
 def _plain(item: Detection) -> dict:
@@ -451,7 +440,7 @@ def _plain(item: Detection) -> dict:
     }
 
 
-def _record_changes(check, before, detections, now, events, snapshot) -> None:
+def _record_changes(check, before, detections, now, events, page_copy: _PageCopy | None) -> None:
     after = {d["kind"]: d for d in detections}
     if before == after:
         return
@@ -462,7 +451,7 @@ def _record_changes(check, before, detections, now, events, snapshot) -> None:
                     unit_id=check.unit_id, site_check_id=check.pk, at=now, kind=CheckEvent.Kind.DETECTED,
                     detection=kind,
                     severity=item["severity"], summary=item["summary"][:300], evidence=item["evidence"],
-                    snapshot=snapshot if item["evidence"].get("snapshot") else None,
+                    snapshot=page_copy.get() if page_copy is not None and item["evidence"].get("snapshot") else None,
                 )
             )  # fmt: skip
     for kind, item in before.items():
@@ -496,18 +485,34 @@ def _update_latest(check, result, detections, now, schedule) -> None:
         check.next_due_at = now + timezone.timedelta(seconds=check.interval)
 
 
+class _PageCopy:
+    """The copy of an analysed page that events keep as evidence, made (compressed) only when an event needs it: a
+    detection that persists from probe to probe needs none, and zlib costs more than a third of a millisecond for a
+    30 KB page."""
+
+    __slots__ = ("check", "result", "now", "snapshot")
+
+    def __init__(self, check, result, now):
+        self.check, self.result, self.now, self.snapshot = check, result, now, None
+
+    def get(self) -> PageSnapshot:
+        if self.snapshot is None:
+            self.snapshot = _snapshot(self.check, self.result, self.now)
+        return self.snapshot
+
+
 def _snapshot(check, result, now) -> PageSnapshot:
     body = result.body or b""
     return PageSnapshot(
         unit_id=check.unit_id,
-        site_check=check,
+        site_check_id=check.pk,
         taken_at=now,
         url=result.final_url or check.url,
         status_code=result.status,
         headers=dict(result.headers),
         sha256=hashlib.sha256(body).hexdigest(),
         size=len(body),
-        body=zlib.compress(body, 6),
+        body=zlib.compress(body, SNAPSHOT_LEVEL),
     )
 
 

@@ -35,6 +35,7 @@ from django.db import close_old_connections, connection, connections, transactio
 from django.utils import timezone
 
 from . import vocabulary as v
+from .content import ContentOutcome
 from .engine import Engine, ProbeTarget, run_sweep
 from .models import Check
 from .store import (
@@ -337,7 +338,8 @@ class Monitor:
 
     def _keep(self, checks: dict, texts: dict) -> None:
         """Keep the rows of a batch just stored (what they hold is now what the database holds), with the baselines
-        of content checks whose page was not analysed (the analysis of a site's first page makes its baseline)."""
+        of content checks as given (those the batch did not change: the analysis of a site's first page makes its
+        baseline)."""
         now = time.monotonic()
         if len(self._kept) + len(checks) > ROW_CACHE_SIZE:  # drop what is too old to be reused (deleted checks too)
             self._kept = {pk: kept for pk, kept in self._kept.items() if now - kept[1] < ROW_CACHE_SECONDS}
@@ -353,7 +355,10 @@ class Monitor:
         texts = {}
         for result in results:
             text = self._texts.pop(result.check_id, _UNREAD)
-            if result.body is None:  # not analysed: its baseline is still the one read
+            # Its baseline is still the one read unless the page was analysed and that analysis made the site's
+            # first one (or the pool's analysis failed: the store analysed it, and may have made one).
+            outcome = result.analysis
+            if result.body is None or (isinstance(outcome, ContentOutcome) and outcome.baseline is None):
                 texts[result.check_id] = text
         write = final or time.monotonic() - self._findings_written >= self.findings_every
         try:

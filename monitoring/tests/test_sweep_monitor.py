@@ -152,7 +152,7 @@ def test_a_standing_detection_refreshes_its_finding_at_most_every_so_often(ledge
     assert finding.times_seen == 2 and finding.last_seen > first_seen
 
 
-def test_a_monitor_reads_a_baseline_again_only_after_an_analysis_or_a_change_elsewhere(ledger, farm, monkeypatch):
+def test_a_monitor_reads_a_baseline_again_only_after_it_made_one_or_a_change_elsewhere(ledger, farm, monkeypatch):
     from monitoring import sweep
 
     read = []
@@ -168,8 +168,16 @@ def test_a_monitor_reads_a_baseline_again_only_after_an_analysis_or_a_change_els
         run.run(until_idle=True)
         return set(read)
 
+    healthy = Check.objects.get(website__host=HEALTHY, kind="content")
     assert round_reads() == contents  # nothing known yet
-    assert round_reads() == contents - {Check.objects.get(website__host=DOWN, kind="content").pk}  # analysed
+    # The first analysis of each page that answered made the site's provisional baseline.
+    assert round_reads() == contents - {Check.objects.get(website__host=DOWN, kind="content").pk}
     assert round_reads() == set()  # unchanged pages: the baselines read before still stand
     Check.objects.filter(pk=hidden.pk).update(analysed_hash="")  # what accepting a new baseline does
     assert round_reads() == {hidden.pk}
+    # A page that changed is analysed against the baseline the monitor knows, which that analysis did not change.
+    farm.set_scenario(HEALTHY, "keywords")
+    assert round_reads() == set()
+    healthy.refresh_from_db()
+    assert "harmful_keywords" in {item["kind"] for item in healthy.detections}
+    assert ContentBaseline.objects.filter(site_check=healthy).count() == 1
