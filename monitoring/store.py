@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
+import orjson
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import TextField
@@ -517,9 +518,15 @@ def _snapshot(check, result, now) -> PageSnapshot:
 
 
 def _clip_evidence(evidence: dict) -> dict:
-    """Evidence as stored: JSON-safe, and not more than ``EVIDENCE_LIMIT`` characters once serialised."""
-    data = json.loads(json.dumps(evidence, default=str, ensure_ascii=False))
-    if len(json.dumps(data, ensure_ascii=False)) > EVIDENCE_LIMIT * 4:
+    """Evidence as stored: JSON-safe (what is not JSON becomes its text), and cut down to its summary keys when it
+    takes more than 4 × ``EVIDENCE_LIMIT`` characters serialised. orjson: this runs for each detection of every
+    analysed page, in the monitor's database thread (a sixth of json's time)."""
+    try:
+        encoded = orjson.dumps(evidence, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+        encoded = json.dumps(evidence, default=str, ensure_ascii=False).encode()
+    data = orjson.loads(encoded)
+    if len(encoded.decode()) > EVIDENCE_LIMIT * 4:
         data = {key: data[key] for key in ("techniques", "reasons", "categories", "missing", "matches") if key in data}
     return data
 

@@ -129,3 +129,18 @@ def test_rows_updated_in_one_statement_keep_every_value_as_it_was():
     assert len(queries) == 1
     for pk, values in rows.items():
         assert list(Check.objects.filter(pk=pk).values_list(*names).get()) == values
+
+
+def test_evidence_is_stored_json_safe_and_cut_down_when_too_large():
+    from django.utils.translation import gettext_lazy
+
+    from monitoring.store import EVIDENCE_LIMIT, _clip_evidence
+
+    evidence = {"matches": [{"word": "博彩", "count": 2}], "sites": {"b.example", "a.example"}, 3: "three",
+                "reason": gettext_lazy("hidden"), "big": 2**70, "spans": ({"offset": 1, "length": 2},)}  # fmt: skip
+    stored = _clip_evidence(evidence)
+    assert stored["matches"] == [{"word": "博彩", "count": 2}] and stored["3"] == "three"
+    assert stored["reason"] == "hidden" and stored["big"] == 2**70 and stored["spans"] == [{"offset": 1, "length": 2}]
+    assert isinstance(stored["sites"], str) and "a.example" in stored["sites"]
+    huge = {"techniques": ["display_none"], "excerpt": "链" * (EVIDENCE_LIMIT * 4), "matches": []}
+    assert _clip_evidence(huge) == {"techniques": ["display_none"], "matches": []}
