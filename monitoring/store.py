@@ -16,16 +16,13 @@ import json
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache, partial
+from functools import partial
 
 import orjson
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import TextField
-from django.db.models.functions import Cast
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -102,18 +99,37 @@ class CheckRow:
 def load_checks(ids) -> dict[int, CheckRow]:
     """The checks with what the storage needs (and the website's host and unit's path), by id.
 
-    The query is Django's; its rows are converted here (JSON decoded, SQLite's naive UTC datetimes made aware),
-    which costs a fraction of Django's per-value converters: this runs for every probe.
+    One plain SQL query (``fetch_rows``) per 2,000 ids; its rows are converted here (JSON decoded, SQLite's naive UTC
+    datetimes made aware), which costs a fraction of Django's per-value converters: this runs for every probe.
     """
+    ids = list(ids)
     checks = {}
     setters = [CheckRow.__dict__[name].__set__ for name in CheckRow.__slots__[:-2]]
     converters = _row_converters()
-    sql, params = (
-        Check.objects.filter(pk__in=list(ids)).order_by().values_list(*CheckRow._COLUMNS).query.sql_with_params()
+    meta, quote = Check._meta, connection.ops.quote_name
+    website, unit = meta.get_field("website").related_model._meta, meta.get_field("unit").related_model._meta
+    check_table, website_table, unit_table = quote(meta.db_table), quote(website.db_table), quote(unit.db_table)
+    expressions = [
+        f"{check_table}.{quote(meta.pk.column if name == 'pk' else meta.get_field(name).column)}"
+        for name in CheckRow.__slots__[:-2]
+    ]
+    expressions += [
+        f"{website_table}.{quote(website.get_field('host').column)}",
+        f"{unit_table}.{quote(unit.get_field('path').column)}",
+    ]
+    joins = (
+        f"FROM {check_table} "
+        f"JOIN {website_table} ON {website_table}.{quote(website.pk.column)} = "
+        f"{check_table}.{quote(meta.get_field('website').column)} "
+        f"JOIN {unit_table} ON {unit_table}.{quote(unit.pk.column)} = "
+        f"{check_table}.{quote(meta.get_field('unit').column)}"
     )
+    rows = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        for start in range(0, len(ids), 2000):  # within SQLite's parameter limit
+            chunk = ids[start : start + 2000]
+            where = f" WHERE {check_table}.{quote(meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))})"
+            rows += fetch_rows(cursor, expressions, joins + where, chunk)
     for values in rows:
         check = CheckRow()
         for setter, convert, value in zip(setters, converters, values, strict=False):
@@ -124,15 +140,46 @@ def load_checks(ids) -> dict[int, CheckRow]:
     return checks
 
 
+def fetch_rows(cursor, expressions: list[str], query: str, params) -> list:
+    """The rows of ``SELECT {expressions} {query}`` (lists on SQLite, tuples elsewhere).
+
+    SQLite returns them as one JSON array made by the database: the sqlite3 module releases the interpreter lock
+    around every step of a statement, which is once per row fetched. With the monitor's event loop in another thread,
+    each step is a hand-over of the lock to the loop and back; for a batch of 500 rows that cost more than the query
+    and interrupted the loop 500 times. JSON carries numbers, text (datetimes as SQLite stores them) and null; select
+    a blob as ``hex(...)``.
+    """
+    if connection.vendor != "sqlite":
+        cursor.execute(f"SELECT {', '.join(expressions)} {query}", params)
+        return cursor.fetchall()
+    inner = ", ".join(f"{expression} AS edusec_{index}" for index, expression in enumerate(expressions))
+    outer = ", ".join(f"edusec_{index}" for index in range(len(expressions)))
+    cursor.execute(f"SELECT json_group_array(json_array({outer})) FROM (SELECT {inner} {query})", params)
+    return orjson.loads(cursor.fetchone()[0])
+
+
 def _json_value(value):
-    return json.loads(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:  # e.g. an integer beyond 64 bits, which json wrote
+        return json.loads(value)
+
+
+_PARSED_DATETIMES: dict[str, datetime] = {}  # text → aware datetime: a batch's checks share their run times
 
 
 def _sqlite_datetime(value):
     # Django stores an aware datetime in SQLite as UTC without an offset (``USE_TZ``); the driver hands it back
     # parsed (Django registers a converter for the declared type) or, through an expression, as text.
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        parsed = _PARSED_DATETIMES.get(value)
+        if parsed is None:
+            if len(_PARSED_DATETIMES) >= 4096:
+                _PARSED_DATETIMES.clear()
+            parsed = _PARSED_DATETIMES[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return parsed
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
@@ -157,10 +204,17 @@ def column_converters(names) -> list:
 
 def baseline_texts(check_ids) -> dict[int, str]:
     """The stored baselines of these content checks as JSON text: decoded only for a page that did change."""
-    rows = ContentBaseline.objects.filter(site_check__in=list(check_ids)).annotate(
-        text=Cast("data", output_field=TextField())
-    )
-    return dict(rows.values_list("site_check_id", "text"))
+    ids = list(check_ids)
+    meta, quote = ContentBaseline._meta, connection.ops.quote_name
+    check_column, data = quote(meta.get_field("site_check").column), quote(meta.get_field("data").column)
+    text = data if connection.vendor == "sqlite" else f"CAST({data} AS text)"  # SQLite keeps JSON as text
+    texts = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 2000):  # within SQLite's parameter limit
+            chunk = ids[start : start + 2000]
+            query = f"FROM {quote(meta.db_table)} WHERE {check_column} IN ({', '.join(['%s'] * len(chunk))})"
+            texts.update(fetch_rows(cursor, [check_column, text], query, chunk))
+    return texts
 
 
 def content_context(check: Check, baseline_text: str | None, *, for_pool: bool = False) -> ContentContext:
@@ -245,7 +299,7 @@ def store_results(
         # what the analysers hand over once; the carried-over ones are read from the row and not changed).
         found = [_plain(item) for item in rules.after_grace(rules.probe_detections(result), check.failures,
                                                             check.grace_failures)]  # fmt: skip
-        page_copy = None
+        page = None
         if check.kind == v.CONTENT and result.ok and result.body is not None:
             outcome = result.analysis if isinstance(result.analysis, ContentOutcome) else None
             if outcome is None:
@@ -255,9 +309,7 @@ def store_results(
                 outcome = analyse_content(result, context)
             counts.analysed += 1
             found += _apply_outcome(check, result, outcome, now, new_baselines)
-            # Made (compressed: about 0.3 ms for 30 KB) only when an event keeps it, once for all of them: a
-            # detection that persists from probe to probe needs none.
-            page_copy = cache(partial(_snapshot, check, result, now))
+            page = result  # its copy is kept with the events of new detections (``_record_changes``)
         elif result.ok and check.kind == v.CONTENT:
             # The page did not change since it was analysed: what the analysis found stands.
             found += details.get("analysed", [])
@@ -266,7 +318,7 @@ def store_results(
                 found.append(_plain(stale))
         detections = found
         previous = {d["kind"]: d for d in check.detections}
-        _record_changes(check, previous, detections, now, events, page_copy)
+        _record_changes(check, previous, detections, now, events, page)
         maintenance = check.website_id in in_maintenance
         state = CheckState.MAINTENANCE if maintenance else rules.state_of(detections, failing=failing)
         if state != check.state:
@@ -444,18 +496,24 @@ def _plain(item: Detection) -> dict:
     }
 
 
-def _record_changes(check, before, detections, now, events, page_copy: Callable[[], PageSnapshot] | None) -> None:
+def _record_changes(check, before, detections, now, events, page: ProbeResult | None) -> None:
+    """Events of the detections that came and went. An event of a new detection that says so in its evidence keeps a
+    copy of ``page`` (the analysed page): made (compressed, about 0.3 ms for 30 KB) only then, once for all of them,
+    as a detection that persists from probe to probe needs none."""
     after = {d["kind"]: d for d in detections}
     if before == after:
         return
+    copy = None
     for kind, item in after.items():
         if kind not in before:
+            if page is not None and item["evidence"].get("snapshot") and copy is None:
+                copy = _snapshot(check, page, now)
             events.append(
                 CheckEvent(
                     unit_id=check.unit_id, site_check_id=check.pk, at=now, kind=CheckEvent.Kind.DETECTED,
                     detection=kind,
                     severity=item["severity"], summary=item["summary"][:300], evidence=item["evidence"],
-                    snapshot=page_copy() if page_copy is not None and item["evidence"].get("snapshot") else None,
+                    snapshot=copy if page is not None and item["evidence"].get("snapshot") else None,
                 )
             )  # fmt: skip
     for kind, item in before.items():

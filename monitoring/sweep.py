@@ -43,6 +43,7 @@ from .store import (
     baseline_texts,
     column_converters,
     content_context,
+    fetch_rows,
     load_checks,
     store_results,
     update_rows,
@@ -124,13 +125,13 @@ def claim(now=None, limit: int | None = None, *, stamp_fields: tuple[str, ...] =
     """Up to ``limit`` due checks as (id, when it was due, *the values of ``stamp_fields``), their next run already
     moved on (so nobody else takes them): one indexed SELECT and one UPDATE (``update_rows``), in one transaction.
 
-    The SELECT is plain SQL on the cursor: this runs for every probe, and Django's query building and per-value
-    conversion cost more than the statement."""
+    The SELECT is plain SQL on the cursor (``store.fetch_rows``: on SQLite one step for the whole batch): this runs for
+    every probe, and Django's query building and per-value conversion cost more than the statement."""
     now = now or timezone.now()
     limit = limit or settings.EDUSEC_MONITOR_BATCH
     meta, quote, ops = Check._meta, connection.ops.quote_name, connection.ops
     names = ("interval", "next_due_at", *stamp_fields)
-    columns = ", ".join(quote(meta.get_field(name).column) for name in ("id", *names))
+    columns = [quote(meta.get_field(name).column) for name in ("id", *names)]
     table = quote(meta.db_table)
     due, enabled = quote(meta.get_field("next_due_at").column), quote(meta.get_field("enabled").column)
     # PostgreSQL: two schedulers never take the same check.
@@ -138,11 +139,12 @@ def claim(now=None, limit: int | None = None, *, stamp_fields: tuple[str, ...] =
     convert_due, *convert_stamp = column_converters(names[1:])
     convert_due = convert_due or (lambda value: value)  # PostgreSQL's driver returns aware datetimes already
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {table} WHERE {enabled} = %s AND {due} <= %s ORDER BY {due} LIMIT %s{lock}",
+        due_rows = fetch_rows(
+            cursor,
+            columns,
+            f"FROM {table} WHERE {enabled} = %s AND {due} <= %s ORDER BY {due} LIMIT %s{lock}",
             [True, ops.adapt_datetimefield_value(now), limit],
         )
-        due_rows = cursor.fetchall()
         if not due_rows:
             return []
         claimed, updates = [], []

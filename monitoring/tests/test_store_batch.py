@@ -17,7 +17,7 @@ from monitoring import rollups
 from monitoring.engine.targets import ProbeResult
 from monitoring.ledger import sync_checks
 from monitoring.models import Check, WeeklyRollup
-from monitoring.store import store_results
+from monitoring.store import CHECK_FIELDS, fetch_rows, load_checks, store_results
 from monitoring.sweep import claim
 
 
@@ -55,6 +55,34 @@ def refused(check):
     return ProbeResult(check.pk, "http", ok=False, error="refused", error_detail="connection refused")
 
 
+def test_checks_read_in_one_statement_equal_what_the_orm_reads(checks):
+    now = timezone.now()
+    store_results([ok(c) for c in checks[:3]] + [refused(c) for c in checks[3:6]], now=now, schedule=False)
+    Check.objects.filter(pk=checks[0].pk).update(url="http://s0.school.example/路径?q='引号'\"&x=1")
+    ids = [c.pk for c in checks[:6]]
+    with CaptureQueriesContext(connection) as queries:
+        loaded = load_checks([*ids, 10**9])  # an id that is gone is left out
+    assert len(queries.captured_queries) == 1 and sorted(loaded) == ids
+    for check in Check.objects.filter(pk__in=ids).select_related("website", "unit"):
+        row = loaded[check.pk]
+        for name in ("unit_id", "website_id", "kind", "url", "interval", *CHECK_FIELDS):
+            assert getattr(row, name) == getattr(check, name), name
+        assert (row.website.host, row.unit.path) == (check.website.host, check.unit.path)
+    assert loaded[ids[0]].last_run_at == now and loaded[ids[0]].last_run_at.tzinfo is not None
+    assert loaded[ids[3]].details["clearing"] and loaded[ids[0]].latency_ms == 50.0
+
+
+def test_fetch_rows_keeps_every_kind_of_value(db):
+    text = "文字 \"引号\" 'x' \\ \n"
+    blob = "hex(x'00ff10')" if connection.vendor == "sqlite" else "encode('\\x00ff10'::bytea, 'hex')"
+    with connection.cursor() as cursor:
+        rows = fetch_rows(cursor, ["1", "NULL", "2.5", "%s", str(2**62), blob], "", [text])
+    assert [list(row)[:5] for row in rows] == [[1, None, 2.5, text, 2**62]]
+    assert bytes.fromhex(rows[0][5]) == b"\x00\xff\x10"
+    with connection.cursor() as cursor:
+        assert list(fetch_rows(cursor, ["1"], "WHERE 1 = 0", [])) == []
+
+
 def test_an_unchanged_probe_writes_only_what_changed_in_a_few_statements(checks):
     now = timezone.now()
     for step in range(3):  # the first probes set state, hash, counters
@@ -73,7 +101,7 @@ def test_an_unchanged_probe_writes_only_what_changed_in_a_few_statements(checks)
     assert fresh.details["clearing"] == {"down": 2, "http_error": 2, "slow": 2}  # stops at the recovery count
     week = WeeklyRollup.objects.get(site_check=checks[0])
     assert week.probes == 4 and week.failures == 0
-    assert sum(hour[0] for hour in rollups.unpack_week(week.hours)) == 4
+    assert sum(hour[0] for hour in week.hourly()) == 4
 
 
 def test_findings_of_many_checks_close_in_two_statements(checks):
