@@ -549,25 +549,31 @@ def table_bytes(tables=MONITOR_TABLES, *, compact: bool = True) -> dict[str, int
 
 
 def _fill_rollups_to_a_week() -> int:
-    """Rewrite every rollup row as it would stand at the end of its week: 7 × 24 hours at the check's rate."""
+    """Rewrite every rollup row as it would stand at the end of its week: 7 × 24 hours at the check's rate, the last
+    hour still open (its sums beside the blob, as a store leaves them)."""
     import random
 
     from monitoring import rollups
     from monitoring.models import WeeklyRollup
 
-    rows = list(WeeklyRollup.objects.select_related("site_check").only("id", "hours", "site_check__interval"))
-    means = [mean for row in rows for good, failed, mean in rollups.unpack_week(row.hours) if good + failed]
+    rows = list(WeeklyRollup.objects.select_related("site_check").defer("site_check__details"))
+    means = [mean for row in rows for good, failed, mean in row.hourly() if good + failed]
     rng = random.Random(7)
+    last = rollups.SLOTS - 1
     for row in rows:
-        measured = [hour for hour in rollups.unpack_week(row.hours) if hour[0] + hour[1]]
+        measured = [hour for hour in row.hourly() if hour[0] + hour[1]]
         good, failed, _mean = measured[0] if measured else (1, 0, 0)
         per_hour = max(1, round(3600 / row.site_check.interval))
         share = failed / (good + failed) if good + failed else 0.0
         bad = round(per_hour * share)
         hours = [(per_hour - bad, bad, rng.choice(means) if means else 0) for _ in range(rollups.SLOTS)]
+        row.open_slot, row.open_good, row.open_failed = last, per_hour - bad, bad
+        row.open_timed, row.open_latency = per_hour, float(per_hour * hours[last][2])
+        hours[last] = (0, 0, 0)
         row.hours = rollups.pack(hours)
         row.probes, row.failures = rollups.SLOTS * per_hour, rollups.SLOTS * bad
-    WeeklyRollup.objects.bulk_update(rows, ["hours", "probes", "failures"], batch_size=1000)
+    fields = ["hours", "probes", "failures", "open_slot", "open_good", "open_failed", "open_timed", "open_latency"]
+    WeeklyRollup.objects.bulk_update(rows, fields, batch_size=1000)
     return len(rows)
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import UnitOwned
 
+from . import rollups
 from . import vocabulary as v
 
 # Default interval (seconds) per check kind: availability every 5 minutes, content hourly, TLS daily.
@@ -190,6 +191,9 @@ class WeeklyRollup(models.Model):
     24 + hour``), (good probes, failed probes, mean latency in ms), packed as runs or plain varints (see
     ``rollups.py``): a week of a 5-minute check costs one small row, not 2,016, and the database's per-row overhead
     is paid once a week instead of every day. ``probes`` and ``failures`` are the week's totals.
+
+    The hour being filled is kept apart, as plain sums (``open_*``) that each store adds to in SQL; it is folded into
+    ``hours`` when a probe of a later hour arrives. ``hourly()`` reads the week with it.
     """
 
     # No index of its own: the unique (check, week) index below starts with the check and serves its look-ups.
@@ -200,6 +204,11 @@ class WeeklyRollup(models.Model):
     probes = models.PositiveIntegerField(_("probes"), default=0)
     failures = models.PositiveIntegerField(_("failures"), default=0)
     hours = models.BinaryField(_("hourly figures"))
+    open_slot = models.PositiveSmallIntegerField(_("open hour"), null=True, blank=True)  # slot of the open_* sums
+    open_good = models.PositiveIntegerField(_("good probes of the open hour"), default=0)
+    open_failed = models.PositiveIntegerField(_("failed probes of the open hour"), default=0)
+    open_timed = models.PositiveIntegerField(_("timed probes of the open hour"), default=0)
+    open_latency = models.FloatField(_("latency sum of the open hour (ms)"), default=0.0)
 
     class Meta:
         verbose_name = _("weekly figures")
@@ -208,6 +217,12 @@ class WeeklyRollup(models.Model):
 
     def __str__(self):
         return f"{self.site_check_id} {self.week}"
+
+    def hourly(self) -> list[tuple[int, int, int]]:
+        """The week's 168 hourly (good, failed, mean latency ms) triples, the open hour included."""
+        return rollups.week_hours(
+            self.hours, self.open_slot, self.open_good, self.open_failed, self.open_latency, self.open_timed
+        )
 
 
 class KeywordEntry(UnitOwned):

@@ -278,7 +278,7 @@ def chart_data(checks: list[Check], today: dt.date) -> dict:
     main = next((c for c in checks if c.kind == v.HTTP), None) or checks[0]
     first = today - dt.timedelta(days=CHART_DAYS - 1)
     weeks = {
-        r.week: rollups.days_of(rollups.unpack_week(r.hours))
+        r.week: rollups.days_of(r.hourly())
         for r in WeeklyRollup.objects.filter(site_check=main, week__gte=rollups.week_of(first), week__lte=today)
     }
     zone = timezone.get_current_timezone()

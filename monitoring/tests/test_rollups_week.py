@@ -7,6 +7,7 @@ import random
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assets.tests.factories import WebsiteFactory
@@ -119,10 +120,54 @@ def test_sunday_23h_and_monday_0h_go_to_two_week_rows(http_checks):
     assert set(rows) == {MONDAY, MONDAY + dt.timedelta(days=7)}
     old, new = rows[MONDAY], rows[MONDAY + dt.timedelta(days=7)]
     assert (old.probes, new.probes) == (2, 2)
-    old_hours, new_hours = rollups.unpack_week(old.hours), rollups.unpack_week(new.hours)
+    old_hours, new_hours = old.hourly(), new.hourly()
     assert old_hours[167] == (2, 0, 60) and sum(h[0] for h in old_hours) == 2
     assert new_hours[0] == (2, 0, 100) and sum(h[0] for h in new_hours) == 2
     assert WeeklyRollup.objects.count() == 2 * len(http_checks)
+
+
+def test_the_open_hour_is_added_to_in_sql_and_folded_into_the_blob_when_the_next_hour_comes(http_checks):
+    zone = timezone.get_current_timezone()
+    ten = dt.datetime.combine(MONDAY + dt.timedelta(days=2), dt.time(10, 5), tzinfo=zone)
+    at_ten = rollups.slot(MONDAY + dt.timedelta(days=2), 10)
+    store_results([ok(c, 50.0) for c in http_checks], now=ten, schedule=False)
+    with CaptureQueriesContext(connection) as queries:
+        store_results([ok(c, 70.0) for c in http_checks], now=ten + dt.timedelta(minutes=20), schedule=False)
+    rollup_sql = [q["sql"] for q in queries.captured_queries if "monitoring_weeklyrollup" in q["sql"]]
+    # Within the hour: the open slots read, one UPDATE adding to the sums; no blob read or written.
+    assert len(rollup_sql) == 2 and all('"hours"' not in sql and "hours =" not in sql for sql in rollup_sql)
+    row = WeeklyRollup.objects.get(site_check=http_checks[0])
+    assert row.hours == rollups.pack(rollups.EMPTY_WEEK) and row.open_slot == at_ten
+    assert (row.open_good, row.open_failed, row.open_timed, row.open_latency) == (2, 0, 2, 120.0)
+    assert row.hourly()[at_ten] == (2, 0, 60) and row.probes == 2
+
+    failed = ProbeResult(http_checks[0].pk, "http", ok=False, error="refused")  # no latency: not timed
+    store_results([failed, *(ok(c, 30.0) for c in http_checks[1:])], now=ten + dt.timedelta(hours=1), schedule=False)
+    row = WeeklyRollup.objects.get(site_check=http_checks[0])
+    folded = rollups.unpack_week(row.hours)
+    assert folded[at_ten] == (2, 0, 60) and sum(h[0] + h[1] for h in folded) == 2  # the hour of ten, and only it
+    assert row.open_slot == at_ten + 1 and (row.open_good, row.open_failed, row.open_timed) == (0, 1, 0)
+    hours = row.hourly()
+    assert hours[at_ten] == (2, 0, 60) and hours[at_ten + 1] == (0, 1, 0) and (row.probes, row.failures) == (3, 1)
+    assert WeeklyRollup.objects.get(site_check=http_checks[1]).hourly()[at_ten + 1] == (1, 0, 30)
+
+    # Another writer folded the hour between a store's read and its write: that store must not fold it again.
+    before = WeeklyRollup.objects.get(site_check=http_checks[1])
+    rollups._open_new_hour(MONDAY, at_ten + 2, [(http_checks[1].pk, at_ten, b"\2garbage", 5, 0, 5, 100.0)])
+    after = WeeklyRollup.objects.get(site_check=http_checks[1])
+    assert (bytes(after.hours), after.open_slot, after.probes) == (bytes(before.hours), before.open_slot, before.probes)
+
+
+def test_rows_made_before_the_open_hour_existed_start_one(http_checks):
+    zone = timezone.get_current_timezone()
+    day = MONDAY + dt.timedelta(days=1)
+    hours = list(rollups.EMPTY_WEEK)
+    hours[rollups.slot(day, 3)] = (12, 0, 80)
+    WeeklyRollup.objects.create(site_check=http_checks[0], week=MONDAY, probes=12, hours=rollups.pack(hours))
+    store_results([ok(http_checks[0], 40.0)], now=dt.datetime.combine(day, dt.time(9), tzinfo=zone), schedule=False)
+    row = WeeklyRollup.objects.get(site_check=http_checks[0])
+    assert row.open_slot == rollups.slot(day, 9) and row.probes == 13
+    assert row.hourly()[rollups.slot(day, 3)] == (12, 0, 80) and row.hourly()[rollups.slot(day, 9)] == (1, 0, 40)
 
 
 def test_retention_prunes_whole_weeks_only(http_checks, settings):
@@ -190,7 +235,7 @@ def test_chart_from_week_rows_equals_the_daily_rows(http_checks, weekday):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_converts_daily_rows_to_week_rows_and_back():
-    before, after = [("monitoring", "0002_rollup_check_index")], [("monitoring", "0003_weekly_rollup")]
+    before, after = [("monitoring", "0002_rollup_check_index")], [("monitoring", "0004_rollup_open_hour")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     try:
@@ -208,10 +253,7 @@ def test_the_migration_converts_daily_rows_to_week_rows_and_back():
         executor = MigrationExecutor(connection)
         executor.migrate(after)
         expected = rollups.merge_days(rows)
-        stored = {
-            (r.site_check_id, r.week): [r.probes, r.failures, rollups.unpack_week(r.hours)]
-            for r in WeeklyRollup.objects.all()
-        }
+        stored = {(r.site_check_id, r.week): [r.probes, r.failures, r.hourly()] for r in WeeklyRollup.objects.all()}
         assert stored == expected and len(stored) == 3 * len(check_ids)
         # Back: one daily row per day that had probes, with the same figures.
         executor = MigrationExecutor(connection)

@@ -98,7 +98,7 @@ def test_a_round_sets_state_events_rollups_and_findings(ledger, farm):
     }
     assert findings.get(rule_id="monitoring:hidden_links").unit == hidden.unit
     week = WeeklyRollup.objects.get(site_check=check(HEALTHY, "http"))
-    hours = rollups.unpack_week(week.hours)
+    hours = week.hourly()
     assert week.week == rollups.week_of(timezone.localdate()) and week.week.weekday() == 0
     assert week.probes == 1 and sum(h[0] for h in hours) == 1 and any(h[2] > 0 for h in hours)
 
