@@ -172,3 +172,19 @@ def test_evidence_is_stored_json_safe_and_cut_down_when_too_large():
     assert isinstance(stored["sites"], str) and "a.example" in stored["sites"]
     huge = {"techniques": ["display_none"], "excerpt": "链" * (EVIDENCE_LIMIT * 4), "matches": []}
     assert _clip_evidence(huge) == {"techniques": ["display_none"], "matches": []}
+
+
+def test_check_rows_keep_no_index_their_updates_do_not_need(db):
+    """Every claim moves the indexed ``next_due_at``, which writes an entry into every index of the row: look-ups by
+    website use the unique (website, kind) index, and on PostgreSQL the pages keep room for the store's update (no
+    indexed column) to stay on its page without touching the indexes."""
+    table = Check._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    indexed = [tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"]]
+    assert ("website_id",) not in indexed and ("website_id", "kind") in indexed
+    assert ("enabled", "next_due_at") in indexed
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [table])
+            assert "fillfactor=70" in (cursor.fetchone()[0] or [])
