@@ -355,7 +355,7 @@ def _read_week(week: date, check_ids: list[int], columns: list[str]) -> list:
     from django.db import connection
 
     from .models import WeeklyRollup
-    from .store import fetch_rows
+    from .store import fetch_rows, id_conditions
 
     table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
     week_value = WeeklyRollup._meta.get_field("week").get_db_prep_value(week, connection)
@@ -363,10 +363,9 @@ def _read_week(week: date, check_ids: list[int], columns: list[str]) -> list:
         columns = [column.replace("hex(hours)", "encode(hours, 'hex')") for column in columns]
     rows = []
     with connection.cursor() as cursor:
-        for start in range(0, len(check_ids), 2000):  # within SQLite's parameter limit
-            chunk = check_ids[start : start + 2000]
-            query = f"FROM {table} WHERE week = %s AND site_check_id IN ({', '.join(['%s'] * len(chunk))})"
-            rows += fetch_rows(cursor, ["site_check_id", *columns], query, [week_value, *chunk])
+        for condition, params in id_conditions("site_check_id", check_ids):
+            query = f"FROM {table} WHERE week = %s AND {condition}"
+            rows += fetch_rows(cursor, ["site_check_id", *columns], query, [week_value, *params])
     return rows
 
 
@@ -416,6 +415,7 @@ def _update_from(week: date, columns, rows, assignments: str, condition: str, se
     from django.db import connection
 
     from .models import WeeklyRollup
+    from .store import values_table
 
     table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
     names = ", ".join(name for name, _type in columns)
@@ -424,10 +424,9 @@ def _update_from(week: date, columns, rows, assignments: str, condition: str, se
     assignments = assignments.format(t=table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{kind}[]" for _name, kind in columns)
+            source, rows_json = values_table(columns, rows)
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) {tail}",
-                [*set_params, *map(list, zip(*rows, strict=True)), week_value],
+                f"UPDATE {table} SET {assignments} FROM {source} {tail}", [*set_params, rows_json, week_value]
             )
             return
         # SQLite: the rows as a VALUES list (blobs cannot travel in JSON), in chunks within its parameter limit.

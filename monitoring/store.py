@@ -126,10 +126,8 @@ def load_checks(ids) -> dict[int, CheckRow]:
     )
     rows = []
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 2000):  # within SQLite's parameter limit
-            chunk = ids[start : start + 2000]
-            where = f" WHERE {check_table}.{quote(meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))})"
-            rows += fetch_rows(cursor, expressions, joins + where, chunk)
+        for condition, params in id_conditions(f"{check_table}.{quote(meta.pk.column)}", ids):
+            rows += fetch_rows(cursor, expressions, f"{joins} WHERE {condition}", params)
     for values in rows:
         check = CheckRow()
         for setter, convert, value in zip(setters, converters, values, strict=False):
@@ -138,6 +136,21 @@ def load_checks(ids) -> dict[int, CheckRow]:
         check.unit = _Unit(check.unit_id, values[-1])
         checks[check.pk] = check
     return checks
+
+
+def id_conditions(column: str, ids: list[int]) -> list[tuple[str, list]]:
+    """(SQL condition, its parameters) pairs that together select the rows whose ``column`` is one of ``ids``.
+
+    SQLite: ``column IN (%s, …)``, one per 2,000 ids (within its parameter limit). PostgreSQL: one
+    ``column = ANY(%s::bigint[])`` with the ids as one array literal: Django's cursors bind parameters on the client,
+    where psycopg quotes each one in Python, and a statement as long as 500 placeholders make is parsed again at
+    every call (psycopg caches the parsing of short statements only)."""
+    if connection.vendor == "postgresql":
+        return [(f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, map(int, ids))) + "}"])] if ids else []
+    return [
+        (f"{column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+        for chunk in (ids[start : start + 2000] for start in range(0, len(ids), 2000))
+    ]
 
 
 def fetch_rows(cursor, expressions: list[str], query: str, params) -> list:
@@ -150,12 +163,24 @@ def fetch_rows(cursor, expressions: list[str], query: str, params) -> list:
     a blob as ``hex(...)``.
     """
     if connection.vendor != "sqlite":
+        _load_timestamps_in_c(cursor)
         cursor.execute(f"SELECT {', '.join(expressions)} {query}", params)
         return cursor.fetchall()
     inner = ", ".join(f"{expression} AS edusec_{index}" for index, expression in enumerate(expressions))
     outer = ", ".join(f"edusec_{index}" for index in range(len(expressions)))
     cursor.execute(f"SELECT json_group_array(json_array({outer})) FROM (SELECT {inner} {query})", params)
     return orjson.loads(cursor.fetchone()[0])
+
+
+def _load_timestamps_in_c(cursor) -> None:
+    """PostgreSQL: read ``timestamptz`` values with psycopg's own loader on this cursor.
+
+    Django registers a subclass of psycopg's loader (to set the tzinfo it wants), so every timestamp is parsed by
+    psycopg's Python code: in a claim, two values per check and most of its client time. psycopg's own loader is the
+    C one of psycopg-binary and returns the same instant, in the session's time zone (UTC, which Django sets)."""
+    from psycopg.types.datetime import TimestamptzLoader  # the PostgreSQL driver: not imported on SQLite
+
+    cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
 
 
 def _json_value(value):
@@ -210,10 +235,10 @@ def baseline_texts(check_ids) -> dict[int, str]:
     text = data if connection.vendor == "sqlite" else f"CAST({data} AS text)"  # SQLite keeps JSON as text
     texts = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 2000):  # within SQLite's parameter limit
-            chunk = ids[start : start + 2000]
-            query = f"FROM {quote(meta.db_table)} WHERE {check_column} IN ({', '.join(['%s'] * len(chunk))})"
-            texts.update(fetch_rows(cursor, [check_column, text], query, chunk))
+        for condition, params in id_conditions(check_column, ids):
+            texts.update(
+                fetch_rows(cursor, [check_column, text], f"FROM {quote(meta.db_table)} WHERE {condition}", params)
+            )
     return texts
 
 
@@ -411,7 +436,7 @@ def update_rows(model, names, rows: list[list]) -> None:
     """Update rows of ``model`` by primary key in one statement: each row is the values of the fields ``names`` as
     the model holds them, then the primary key.
 
-    SQLite reads the rows from one JSON array (``json_each``), PostgreSQL from one array per column (``unnest``).
+    Both databases read the rows from one JSON array (SQLite with ``json_each``, PostgreSQL with ``values_table``).
     One statement per batch instead of one per row (``executemany``): the driver's work per row and, on SQLite, the
     release and re-acquisition of the interpreter lock at each row cost more than the updates, and kept the event
     loop and the database thread trading the lock."""
@@ -427,25 +452,45 @@ def update_rows(model, names, rows: list[list]) -> None:
                 row[index] = convert(row[index])
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            names_sql = [quote(f.column) for f in fields]
-            types = ["text" if isinstance(f, models.JSONField) else f.db_type(connection) for f in fields]
-            assignments = ", ".join(
-                f"{name} = v.{name}" + ("::jsonb" if isinstance(f, models.JSONField) else "")
-                for name, f in zip(names_sql, fields, strict=True)
-            )
-            arrays = ", ".join(f"%s::{kind}[]" for kind in [*types, meta.pk.db_type(connection)])
+            # A JSONField's value is its JSON text here, cast to its column type (jsonb) like any other value.
+            typed = [(quote(f.column), f.db_type(connection)) for f in fields]
+            source, rows_json = values_table([*typed, ("edusec_pk", meta.pk.db_type(connection))], rows)
+            assignments = ", ".join(f"{name} = v.{name}" for name, _kind in typed)
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names_sql)}, edusec_pk) "
-                f"WHERE {table}.{pk} = v.edusec_pk",
-                [list(values) for values in zip(*rows, strict=True)],
+                f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{pk} = v.edusec_pk", [rows_json]
             )
         else:
             assignments = ", ".join(f"{quote(f.column)} = row.value ->> {i}" for i, f in enumerate(fields))
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM json_each(%s) AS row "
                 f"WHERE {table}.{pk} = row.value ->> {len(fields)}",
-                [json.dumps(rows, ensure_ascii=False)],
+                [orjson.dumps(rows).decode()],
             )
+
+
+def values_table(columns: list[tuple[str, str]], rows) -> tuple[str, str]:
+    """PostgreSQL: ``rows`` (sequences of values in the order of ``columns``, each a (name, PostgreSQL type)) as the
+    derived table ``v``, read from one JSON array. Returns the SQL to put after ``FROM`` and its one parameter.
+
+    Not one array per column (``unnest(%s::bigint[], …)``): Django's cursors bind parameters on the client, where
+    psycopg quotes every element of a list in Python (2.7 ms for four columns of 500 rows, against 0.1 ms to write
+    the same rows with orjson), and this runs for every batch of probes. A bytea value travels as hex; a jsonb value
+    as its JSON text."""
+    expressions, hex_columns = [], []
+    for index, (name, kind) in enumerate(columns):
+        if kind == "bytea":
+            hex_columns.append(index)
+            expressions.append(f"decode(e ->> {index}, 'hex') AS {name}")
+        else:
+            expressions.append(f"(e ->> {index})::{kind} AS {name}")
+    if hex_columns:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for index in hex_columns:
+                if row[index] is not None:
+                    row[index] = bytes(row[index]).hex()
+    source = f"(SELECT {', '.join(expressions)} FROM json_array_elements(%s::json) AS e) AS v"
+    return source, orjson.dumps(rows).decode()
 
 
 def _column_value(field):

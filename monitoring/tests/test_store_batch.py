@@ -68,8 +68,18 @@ def test_checks_read_in_one_statement_equal_what_the_orm_reads(checks):
         for name in ("unit_id", "website_id", "kind", "url", "interval", *CHECK_FIELDS):
             assert getattr(row, name) == getattr(check, name), name
         assert (row.website.host, row.unit.path) == (check.website.host, check.unit.path)
-    assert loaded[ids[0]].last_run_at == now and loaded[ids[0]].last_run_at.tzinfo is not None
+    assert loaded[ids[0]].last_run_at == now and loaded[ids[0]].last_run_at.utcoffset() == timezone.timedelta(0)
     assert loaded[ids[3]].details["clearing"] and loaded[ids[0]].latency_ms == 50.0
+
+
+def test_checks_are_read_by_thousands_of_ids_in_few_statements(checks):
+    """SQLite takes at most 2,000 ids per statement (its parameter limit); PostgreSQL takes them all as one array."""
+    ids = [c.pk for c in checks] + list(range(10**9, 10**9 + 4500))  # thousands of ids that are gone
+    with CaptureQueriesContext(connection) as queries:
+        loaded = load_checks(ids)
+    assert sorted(loaded) == [c.pk for c in checks]
+    assert len(queries.captured_queries) == (3 if connection.vendor == "sqlite" else 1)
+    assert load_checks([]) == {}
 
 
 def test_fetch_rows_keeps_every_kind_of_value(db):
