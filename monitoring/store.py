@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from operator import attrgetter
 
 import orjson
 from django.conf import settings
@@ -252,8 +253,8 @@ def content_context(check: Check, baseline_text: str | None, *, for_pool: bool =
     return ContentContext(url=check.url, host=check.website.host, baseline_json=baseline_text, library=library)
 
 
-def _state(check) -> tuple:
-    return tuple(getattr(check, name) for name in CHECK_FIELDS)
+# A check's latest-state values as one tuple (read twice per probe: before and after the store).
+_state = attrgetter(*CHECK_FIELDS)
 
 
 def store_results(
@@ -286,11 +287,11 @@ def store_results(
     if checks is None:
         checks = load_checks(r.check_id for r in results)
     before = {pk: _state(check) for pk, check in checks.items()}
+    # The windows open now are few whatever the batch: read them all rather than filter by the batch's websites,
+    # a parameter per website that the PostgreSQL driver quotes in Python at every store.
     in_maintenance = set(
-        MaintenanceWindow.objects.filter(
-            website__in={c.website_id for c in checks.values()}, starts_at__lte=now, ends_at__gt=now
-        ).values_list("website_id", flat=True)
-    )
+        MaintenanceWindow.objects.filter(ends_at__gt=now, starts_at__lte=now).values_list("website_id", flat=True)
+    ).intersection(check.website_id for check in checks.values())
     # Pages to analyse here: those the pool did not analyse (no pool, or it failed) and that carry no context.
     to_analyse = [
         r.check_id

@@ -16,7 +16,7 @@ from findings.models import Finding
 from monitoring import rollups
 from monitoring.engine.targets import ProbeResult
 from monitoring.ledger import sync_checks
-from monitoring.models import Check, WeeklyRollup
+from monitoring.models import Check, MaintenanceWindow, WeeklyRollup
 from monitoring.store import CHECK_FIELDS, fetch_rows, load_checks, store_results
 from monitoring.sweep import claim
 
@@ -80,6 +80,31 @@ def test_checks_are_read_by_thousands_of_ids_in_few_statements(checks):
     assert sorted(loaded) == [c.pk for c in checks]
     assert len(queries.captured_queries) == (3 if connection.vendor == "sqlite" else 1)
     assert load_checks([]) == {}
+
+
+def test_a_site_in_an_open_maintenance_window_is_probed_but_raises_nothing(checks):
+    now = timezone.now()
+    hour = timezone.timedelta(hours=1)
+    in_window, after_window, before_window = checks[:3]
+    for check, starts, ends in (
+        (in_window, -hour, hour),
+        (after_window, -2 * hour, -hour),
+        (before_window, hour, 2 * hour),
+    ):
+        MaintenanceWindow.objects.create(
+            unit_id=check.unit_id,
+            website_id=check.website_id,
+            starts_at=now + starts,
+            ends_at=now + ends,
+            reason="升级",
+        )
+    for step in range(3):  # past the grace count
+        store_results([refused(c) for c in checks[:3]], now=now + timezone.timedelta(seconds=step), schedule=False)
+    states = dict(Check.objects.filter(pk__in=[c.pk for c in checks[:3]]).values_list("pk", "state"))
+    assert states == {in_window.pk: "maintenance", after_window.pk: "critical", before_window.pk: "critical"}
+    raised = set(Finding.objects.filter(source="monitoring").values_list("website_id", flat=True))
+    assert in_window.website_id not in raised and {after_window.website_id, before_window.website_id} <= raised
+    assert Check.objects.get(pk=in_window.pk).failures == 3  # probed and recorded all the same
 
 
 def test_fetch_rows_keeps_every_kind_of_value(db):
