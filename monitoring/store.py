@@ -503,7 +503,13 @@ def _column_value(field):
 
         def datetime_value(value):  # a batch's run time is the same for every row: adapted once
             if value is not last[0]:
-                last[0], last[1] = value, adapt(value)
+                # UTC (every time the monitor makes) is stored as it reads without its offset: Django's adapter
+                # converts and checks in Python, and the claim's next due times differ from row to row.
+                offset = value.utcoffset()
+                last[0], last[1] = (
+                    value,
+                    str(value.replace(tzinfo=None)) if offset is not None and not offset else adapt(value),
+                )
             return last[1]
 
         return datetime_value
