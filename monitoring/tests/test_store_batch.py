@@ -4,6 +4,7 @@ claim's anchored schedule. No network: probe results are made by hand."""
 import random
 import struct
 import zlib
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -184,7 +185,7 @@ def test_rows_updated_in_one_statement_keep_every_value_as_it_was():
     rows = {
         first.pk: [tricky, detections, None, when, 503],
         second.pk: ["", [], 12.25, None, None],
-        third.pk: ["null", {"deep": {"x": [1, 2, {"y": "z"}]}}, 0.0, when, 200],
+        third.pk: ["null", {"deep": {"x": [1, 2, {"y": "z"}]}}, 0.0, when.astimezone(ZoneInfo("Asia/Shanghai")), 200],
     }
     names = ["error", "detections", "latency_ms", "last_run_at", "status_code"]
     with CaptureQueriesContext(connection) as queries:
