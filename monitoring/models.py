@@ -139,7 +139,9 @@ class PageSnapshot(UnitOwned):
 
     site_check = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="snapshots", verbose_name=_("check"))
     taken_at = models.DateTimeField(_("taken at"))
-    url = models.CharField(_("URL"), max_length=500)
+    # Where the page was fetched from after its redirects: the site chooses it, and no length is too long to keep
+    # (a bounded column failed the store of the whole batch on PostgreSQL).
+    url = models.TextField(_("URL"))
     status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
     headers = models.JSONField(_("headers"), default=dict, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64)

@@ -124,4 +124,4 @@ FARM_SCENARIOS = (
     ]
 )
 
-FARM_TLS_VARIANTS = ["none", "valid", "expiring", "expired", "self_signed", "wrong_host"]
+FARM_TLS_VARIANTS = ["none", "valid", "expiring", "expired", "self_signed", "wrong_host", "null_prefix"]

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.utils.translation import gettext_noop
 
+from ..engine.targets import storable
 from ..vocabulary import PERSONAL_INFO
 from .page import Page
 from .results import CRITICAL, HIGH, LOW, MEDIUM, Detection
@@ -89,9 +90,10 @@ def mask_text(text: str) -> str:
 
 
 def mask_evidence(value):
-    """Apply ``mask_text`` to every string of a JSON-like structure."""
+    """Apply ``mask_text`` to every string of a JSON-like structure, made ``storable`` first (an excerpt read from
+    the page source may hold a NUL)."""
     if isinstance(value, str):
-        return mask_text(value)
+        return mask_text(storable(value))
     if isinstance(value, dict):
         return {key: mask_evidence(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -61,6 +61,7 @@ from .targets import (
     ProbeTarget,
     Timeouts,
     TLSInfo,
+    storable,
 )
 
 DEFAULT_USER_AGENT = "EduSec-Monitor/1.0 (+https://edusec.example/monitor)"
@@ -206,10 +207,15 @@ def _phase_trace_config() -> aiohttp.TraceConfig:
     return config
 
 
+def _redirects(history) -> list[tuple[int, str]]:
+    """(status, Location) of each hop; a Location is the site's own bytes (``storable``)."""
+    return [(response.status, storable(response.headers.get("Location", ""))) for response in history]
+
+
 def _fail(result: ProbeResult, error: str, detail: str) -> ProbeResult:
     result.ok = False
     result.error = error
-    result.error_detail = detail
+    result.error_detail = storable(detail)
     return result
 
 
@@ -468,14 +474,14 @@ class Engine:
                 stage = "body"
                 result.status = resp.status
                 if resp.history:
-                    result.redirects = [(r.status, r.headers.get("Location", "")) for r in resp.history]
-                result.final_url = str(resp.url)
+                    result.redirects = _redirects(resp.history)
+                result.final_url = str(resp.url)  # yarl percent-encodes what is not ASCII
                 found = resp.headers
                 kept = result.headers
                 for name, key in _HEADER_KEYS:
                     value = found.get(name)
                     if value is not None:
-                        kept[key] = value
+                        kept[key] = storable(value)
                 body = await self._read_body(resp)
         except Exception as exc:
             self._fetch_error(result, exc, stage)
@@ -492,7 +498,7 @@ class Engine:
         if isinstance(exc, _BodyTooLarge):
             _fail(result, ERROR_TOO_LARGE, f"body larger than {self.max_body} bytes")
         elif isinstance(exc, aiohttp.TooManyRedirects):
-            result.redirects = [(r.status, r.headers.get("Location", "")) for r in exc.history]
+            result.redirects = _redirects(exc.history)
             _fail(result, ERROR_HTTP, f"more than {self.max_redirects} redirects")
         elif isinstance(exc, aiohttp.ClientConnectorCertificateError):
             cert_error = exc.certificate_error

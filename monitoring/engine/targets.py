@@ -6,6 +6,7 @@ without pulling in the network stack.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,3 +118,20 @@ class ProbeResult:
     analysis_error: str = ""  # set when the analyser raised; the probe result itself is kept
     context: Any = None  # the target's context, as given
     started_at: float = 0.0  # wall-clock time (epoch seconds) at which the probe started: schedule lag, last run
+
+
+_NOT_STORABLE_RE = re.compile("[\0\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with each character no database can store shown as U+FFFD.
+
+    What a remote end writes (the names in its certificate, its headers and redirects, the bytes of its page that
+    become evidence, the words of an error) may hold NUL, which PostgreSQL stores in no text or JSON column, or bytes
+    that are not UTF-8 (a legacy server's GBK banner), which aiohttp hands over as lone surrogates that no database
+    encodes. Either failed the store of every result in its batch: a hostile site could blind the monitor to itself
+    and its neighbours. U+FFFD is what the HTML parser shows for both.
+    """
+    if text.isascii() and "\0" not in text:
+        return text
+    return _NOT_STORABLE_RE.sub("\ufffd", text)

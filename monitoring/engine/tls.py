@@ -16,7 +16,7 @@ import warnings
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from .targets import TLSInfo
+from .targets import TLSInfo, storable
 
 # OpenSSL X509_V_ERR_* codes (stable since OpenSSL 1.0) -> TLSInfo.verify_error.
 _VERIFY_CODES = {
@@ -84,14 +84,15 @@ def certificate_info(der: bytes, info: TLSInfo, now: dt.datetime | None = None) 
     info.not_after = cert.not_valid_after_utc
     info.days_left = (info.not_after - now).total_seconds() / 86400
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    info.subject_cn = str(cns[0].value) if cns else ""
-    info.issuer = cert.issuer.rfc4514_string()
+    # A name may hold NUL (the null-prefix trick: "school.example\0.attacker.example"); it is shown, not stored raw.
+    info.subject_cn = storable(str(cns[0].value)) if cns else ""
+    info.issuer = cert.issuer.rfc4514_string()  # escapes NUL as \00
     try:
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
     except x509.ExtensionNotFound:
         info.sans = []
     else:
-        info.sans = [str(n) for n in san.get_values_for_type(x509.DNSName)] + [
+        info.sans = [storable(str(n)) for n in san.get_values_for_type(x509.DNSName)] + [
             str(ip) for ip in san.get_values_for_type(x509.IPAddress)
         ]
     return info

@@ -33,6 +33,7 @@ VALIDITY = {
     "expired": (dt.timedelta(days=-100), dt.timedelta(days=-10)),
     "self_signed": (dt.timedelta(days=-1), dt.timedelta(days=90)),
     "wrong_host": (dt.timedelta(days=-1), dt.timedelta(days=90)),
+    "null_prefix": (dt.timedelta(days=-1), dt.timedelta(days=90)),
 }
 
 
@@ -109,7 +110,14 @@ class CertificateAuthority:
             raise ValueError(f"no certificate for TLS variant {variant!r}")
         now = dt.datetime.now(dt.UTC)
         before, after = VALIDITY[variant]
-        name = WRONG_HOST_NAME if variant == "wrong_host" else host
+        if variant == "wrong_host":
+            name = WRONG_HOST_NAME
+        elif variant == "null_prefix":
+            # The null-prefix trick: a name that reads as the site up to a NUL, issued for another domain. OpenSSL's
+            # host-name check refuses it; the monitor must still store and show it (NUL as U+FFFD).
+            name = f"{host}\0.{WRONG_HOST_NAME}"
+        else:
+            name = host
         key = ec.generate_private_key(ec.SECP256R1())
         subject = _name(name, "EduSec simulated school site")
         self_signed = variant == "self_signed"

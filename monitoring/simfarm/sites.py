@@ -29,7 +29,7 @@ DEFAULT_MIX = (
     "healthy=58,dynamic=10,missing_icp=4,stale=4,slow=2,error=2,timeout=1,refused=1,defaced=2,"
     "malicious_script=2,keywords=2,id_leak=2,hidden=7,cloaking=3"
 )
-DEFAULT_TLS_MIX = "valid=80,none=8,expiring=4,expired=3,self_signed=3,wrong_host=2"
+DEFAULT_TLS_MIX = "valid=80,none=8,expiring=4,expired=3,self_signed=3,wrong_host=1,null_prefix=1"
 DEFAULT_IPV6_SHARE = 0.8
 
 GROUPS = {

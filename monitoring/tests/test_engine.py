@@ -18,6 +18,7 @@ import threading
 import time
 from collections import defaultdict
 
+import orjson
 import pytest
 from aiohttp import web
 from cryptography import x509
@@ -702,3 +703,29 @@ def test_run_sweep_from_a_thread_that_already_runs_an_event_loop(farm):
     worker.start()
     worker.join(30)
     assert [(r.check_id, r.ok, r.status) for r in results] == [(1, True, 200)]
+
+
+def test_header_and_redirect_bytes_that_are_not_utf8_come_back_storable():
+    """aiohttp hands over each header byte that is not UTF-8 (a legacy server's GBK banner) as a lone surrogate,
+    which neither database nor JSON encoder accepts: one such result failed the store of its whole batch."""
+    answers = {
+        b"GET / ": b"HTTP/1.1 302 Found\r\nLocation: /next\xd6\xd0\r\nContent-Length: 0\r\n\r\n",
+        b"GET /next": b"HTTP/1.1 200 OK\r\nServer: IIS \xd6\xd0\xce\xc4\r\nContent-Length: 2\r\n\r\nok",
+    }
+
+    async def answer(reader, writer):
+        request = await reader.readuntil(b"\r\n\r\n")
+        writer.write(next(reply for start, reply in answers.items() if request.startswith(start)))
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, Engine(timeouts=FAST, allow_public=False) as engine:
+            return await engine.probe(ProbeTarget(1, HTTP, f"http://127.0.0.1:{port}/"))
+
+    result = run_coroutine(main)
+    assert result.ok and result.status == 200, result
+    assert result.redirects == [(302, "/next\ufffd\ufffd")] and result.headers["server"] == "IIS " + "\ufffd" * 4
+    orjson.dumps([result.redirects, result.headers])  # what the store sends; surrogates would raise here

@@ -1,6 +1,7 @@
 """The storage's batch behaviour: rollup blobs, writes of changed columns only, bounded statements per batch, and the
 claim's anchored schedule. No network: probe results are made by hand."""
 
+import json
 import random
 import struct
 import zlib
@@ -17,7 +18,8 @@ from findings.models import Finding
 from monitoring import rollups
 from monitoring.engine.targets import ProbeResult
 from monitoring.ledger import sync_checks
-from monitoring.models import Check, MaintenanceWindow, WeeklyRollup
+from monitoring.models import Check, CheckEvent, MaintenanceWindow, WeeklyRollup
+from monitoring.simfarm.pages import SchoolPages
 from monitoring.store import CHECK_FIELDS, fetch_rows, load_checks, store_results
 from monitoring.sweep import claim
 
@@ -224,3 +226,42 @@ def test_check_rows_keep_no_index_their_updates_do_not_need(db):
         with connection.cursor() as cursor:
             cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [table])
             assert "fillfactor=70" in (cursor.fetchone()[0] or [])
+
+
+def test_a_nul_in_a_page_is_stored_as_u_fffd_with_the_rest_of_its_batch(checks):
+    """A site chooses the bytes of its page, and evidence excerpts can come from the page source. PostgreSQL stores
+    no NUL in text or JSON: one in the evidence failed the store of the whole batch (the site and every site stored
+    with it went unrecorded, at every probe). The analysers show it as U+FFFD, as the HTML parser does."""
+    hidden = Check.objects.filter(kind="content").order_by("pk").first()
+    page = SchoolPages(hidden.website.host, "测试学校").page("hidden_js_write_hidden").body.decode()
+    opener = "document.write('<div style=\"display:none\">');</script>"
+    assert opener in page
+    page = page.replace(opener, opener + "\0", 1)  # in the hidden markup between the two scripts
+    results = [
+        ProbeResult(
+            hidden.pk, "content", ok=True, status=200, latency_ms=30.0, body=page.encode(), body_hash=b"\2" * 16
+        ),
+        ok(checks[0]),
+    ]
+    store_results(results, now=timezone.now(), schedule=False)
+    stored = Check.objects.get(pk=hidden.pk)
+    assert stored.state == "critical" and stored.last_run_at is not None
+    event = CheckEvent.objects.get(site_check=hidden, detection="hidden_links")
+    excerpts = " ".join(block["excerpt"] for block in event.evidence["blocks"])
+    assert "\ufffd" in excerpts and "\0" not in json.dumps(event.evidence, ensure_ascii=False)
+    assert Check.objects.get(pk=checks[0].pk).state == "ok"  # stored in the same batch
+
+
+def test_a_page_copy_keeps_a_final_url_of_any_length_with_the_rest_of_its_batch(checks):
+    """The URL a page was fetched from after its redirects is the site's choice. A copy kept as evidence under a
+    column of 500 characters failed the store of the whole batch on PostgreSQL."""
+    hidden = Check.objects.filter(kind="content").order_by("pk").first()
+    page = SchoolPages(hidden.website.host, "测试学校").page("hidden_css_display_none").body
+    final_url = f"https://{hidden.website.host}/index.html?" + "x=1&" * 400
+    result = ProbeResult(
+        hidden.pk, "content", ok=True, status=200, latency_ms=30.0, body=page, body_hash=b"\3" * 16, final_url=final_url
+    )
+    store_results([result, ok(checks[0])], now=timezone.now(), schedule=False)
+    event = CheckEvent.objects.get(site_check=hidden, detection="hidden_links")
+    assert event.snapshot is not None and event.snapshot.url == final_url
+    assert Check.objects.get(pk=checks[0].pk).state == "ok"  # stored in the same batch

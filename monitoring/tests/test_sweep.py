@@ -189,3 +189,22 @@ def test_history_is_pruned_by_retention_but_baseline_pages_stay(ledger, farm, se
     far = timezone.now() + timezone.timedelta(days=800)
     assert prune_history(far) == {"events": events, "snapshots": snapshots - 1, "rollups": rollups}
     assert list(PageSnapshot.objects.all()) == [snapshot]  # a baseline still points at it
+
+
+@pytest.mark.django_db
+def test_a_certificate_name_with_a_nul_is_stored_and_shown_as_u_fffd(tmp_path):
+    """The null-prefix trick ("site\\0.attacker.example"): the certificate fails the host-name check, and its name,
+    written by the site, reaches the check's details. PostgreSQL stores no NUL in JSON: stored raw, it failed the
+    whole batch, the valid site's result with it."""
+    spoofed, valid = "www.spoofed.school.example", "www.valid.school.example"
+    sites = [{"host": spoofed, "tls": "null_prefix"}, {"host": valid, "tls": "valid"}]
+    _root, _unit_a, _unit_b, school = build_test_tree()
+    for host in (spoofed, valid):
+        WebsiteFactory(unit=school, name=host, url=f"https://{host}/")
+    sync_checks()
+    with running_farm(sites, state_dir=tmp_path / "farm") as farm:
+        sweep(farm, kinds=["tls"])
+    tls = check(spoofed, "tls").details["tls"]
+    assert check(spoofed, "tls").state == "critical" and tls["verify_error"] == "hostname_mismatch"
+    assert tls["subject_cn"] == f"{spoofed}\ufffd.other-site.example" and tls["sans"] == [tls["subject_cn"]]
+    assert check(valid, "tls").state == "ok"  # stored in the same batch
