@@ -58,7 +58,15 @@ class StoreCounts:
     findings_fixed: int = 0
     analysed: int = 0  # pages analysed (here or in the pool)
     state_updates: int = 0  # checks whose row was written
+    refused: int = 0  # results the database refused even stored alone (``sweep.Monitor`` leaves them out)
     by_state: dict = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: StoreCounts) -> None:
+        for name in ("checks", "events", "detections", "findings_written", "findings_fixed", "analysed",
+                     "state_updates", "refused"):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for state, count in other.by_state.items():
+            self.by_state[state] += count
 
 
 def rule_id(kind: str) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from . import vocabulary as v
@@ -50,6 +50,10 @@ from .store import (
 )
 
 logger = logging.getLogger("edusec.monitoring")
+
+# A store failing with these did not refuse a value: storing its results in smaller parts cannot help.
+_UNAVAILABLE = (OperationalError, InterfaceError)
+
 JITTER = 0.05  # up to 5 % of the interval, for checks that start a new cycle after a stop of the monitor
 
 
@@ -204,7 +208,7 @@ class MonitorStats:
     analysed: int = 0
     events: int = 0
     store_seconds: float = 0.0
-    store_errors: int = 0
+    store_errors: int = 0  # stores that failed, and results the database refused even alone (left out)
     first_claim: float | None = None  # time.monotonic() of the first claim that found something
     last_store: float | None = None  # time.monotonic() when the last store finished
     lags: array = field(default_factory=lambda: array("d"))  # seconds; only with Monitor(record_lags=True)
@@ -372,17 +376,44 @@ class Monitor:
                 write_findings=write,
                 refreshed=self._refreshed,
             )
-        except Exception:
+        except Exception as error:
             self._findings.clear()  # they were in the batch that failed; the next probes raise them again
             self._refreshed.clear()  # … at once
             close_old_connections()
-            raise
+            if len(results) == 1 or isinstance(error, _UNAVAILABLE):
+                raise
+            logger.exception("storing %d probe results failed; storing them again in halves", len(results))
+            return self._store_apart(results)
         if not self._findings:
             self._findings_written = time.monotonic()
         self._keep(checks, texts)
         if len(self._refreshed) > ROW_CACHE_SIZE:  # forget deleted checks' detections
             oldest = time.monotonic() - settings.EDUSEC_MONITOR_FINDING_REFRESH
             self._refreshed = {key: at for key, at in self._refreshed.items() if at > oldest}
+        return counts
+
+    def _store_apart(self, results) -> StoreCounts:
+        """After a failed store: ``results`` again in halves, each in a transaction of its own, down to single
+        results; one the database still refuses is logged and left out (``refused``).
+
+        A site chooses what its page, certificate and redirects hold, and one result the database refuses must not
+        lose the results stored with it (nor, since the check is probed again, at every later probe). The checks
+        are read again: the failed store changed the loaded rows in memory.
+        """
+        counts = StoreCounts()
+        middle = len(results) // 2
+        for part in (results[:middle], results[middle:]):
+            try:
+                counts.add(store_results(part, schedule=False, refreshed=self._refreshed))
+            except _UNAVAILABLE:
+                raise  # the database is gone, not refusing a value: the batch is dropped as a whole
+            except Exception:
+                close_old_connections()
+                if len(part) > 1:
+                    counts.add(self._store_apart(part))
+                else:
+                    logger.exception("the result of check %s was refused by the database; left out", part[0].check_id)
+                    counts.refused += 1
         return counts
 
     def _flush_findings(self) -> None:
@@ -482,6 +513,7 @@ class Monitor:
                     self.stats.store_errors += 1
                     logger.exception("storing %d probe results failed", len(results))
                     continue
+                self.stats.store_errors += counts.refused
                 self.stats.store_seconds += time.perf_counter() - started
                 self.stats.last_store = time.monotonic()
                 self.stats.stored += counts.checks

@@ -181,3 +181,45 @@ def test_a_monitor_reads_a_baseline_again_only_after_it_made_one_or_a_change_els
     healthy.refresh_from_db()
     assert "harmful_keywords" in {item["kind"] for item in healthy.detections}
     assert ContentBaseline.objects.filter(site_check=healthy).count() == 1
+
+
+def test_a_result_the_database_refuses_loses_only_itself(ledger, farm, monkeypatch):
+    """A site chooses what its page, certificate and redirects hold; if the database refuses what one result holds,
+    the monitor stores the batch again in halves and leaves out only that result (logged, counted as a store error)."""
+    from django.db import DataError, transaction
+
+    from monitoring import sweep
+
+    refused = Check.objects.get(website__host=HIDDEN, kind="content").pk
+    store = sweep.store_results
+
+    def refusing_store(results, **options):
+        with transaction.atomic():
+            stored = store(results, **options)
+            if any(result.check_id == refused for result in results):
+                raise DataError("value refused")  # all of it rolled back, as when the database refuses a value
+        return stored
+
+    monkeypatch.setattr(sweep, "store_results", refusing_store)
+    stats = monitor(farm, 0).run(until_idle=True)
+    total = Check.objects.count()
+    assert stats.probed == total and stats.stored == total - 1 and stats.store_errors == 1
+    assert not Check.objects.filter(last_run_at__isnull=True).exclude(pk=refused).exists()
+    assert Check.objects.get(pk=refused).last_run_at is None
+    assert Check.objects.get(website__host=HEALTHY, kind="content").state == "ok"
+
+
+def test_a_database_that_is_gone_is_not_asked_again_result_by_result(ledger, farm, monkeypatch):
+    from django.db import OperationalError
+
+    from monitoring import sweep
+
+    calls = []
+
+    def unavailable(results, **options):
+        calls.append(len(results))
+        raise OperationalError("the database is gone")
+
+    monkeypatch.setattr(sweep, "store_results", unavailable)
+    stats = monitor(farm, 0).run(until_idle=True)
+    assert stats.stored == 0 and stats.store_errors == len(calls) and sum(calls) == Check.objects.count()
