@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import zlib
 from collections import defaultdict
@@ -23,7 +24,7 @@ from operator import attrgetter
 
 import orjson
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -39,6 +40,8 @@ from .content import ContentContext, ContentOutcome, analyse_content
 from .engine.targets import ProbeResult
 from .keywords import keyword_library_for
 from .models import Check, CheckEvent, CheckState, ContentBaseline, MaintenanceWindow, PageSnapshot
+
+logger = logging.getLogger("edusec.monitoring")
 
 TOOL = "monitoring"
 SNAPSHOT_LEVEL = 6  # zlib level of stored page copies
@@ -408,6 +411,40 @@ def store_results(
             counts.findings_written = flush_findings(records)
         counts.findings_fixed = _fix(to_fix, now)
     counts.events = len(events)
+    return counts
+
+
+# A store failing with these did not refuse a value: storing its results in smaller parts cannot help.
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def store_in_parts(results: list[ProbeResult], error: Exception, *, now=None, refreshed=None) -> StoreCounts:
+    """After ``error`` failed the store of ``results`` as one batch: ``store_results`` again in halves, each in a
+    transaction of its own, down to single results; one the database still refuses is logged and left out
+    (``refused``). ``error`` is raised again when it was one result, or when the database is unavailable (smaller
+    parts cannot help).
+
+    A site chooses what its page, certificate and redirects hold, and one result the database refuses must not lose
+    the results stored with it (nor, as the check is probed again, at every later probe). The checks are read
+    again: the failed store changed the loaded rows in memory.
+    """
+    if len(results) == 1 or isinstance(error, UNAVAILABLE):
+        raise error
+    logger.error("storing %d probe results failed (%r); storing them again in parts", len(results), error)
+    counts = StoreCounts()
+    middle = len(results) // 2
+    for part in (results[:middle], results[middle:]):
+        try:
+            counts.add(store_results(part, now=now, schedule=False, refreshed=refreshed))
+        except UNAVAILABLE:
+            raise  # the database is gone, not refusing a value: the batch is dropped as a whole
+        except Exception as part_error:
+            close_old_connections()
+            if len(part) > 1:
+                counts.add(store_in_parts(part, part_error, now=now, refreshed=refreshed))
+            else:
+                logger.exception("the result of check %s was refused by the database; left out", part[0].check_id)
+                counts.refused += 1
     return counts
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from . import vocabulary as v
@@ -45,14 +45,12 @@ from .store import (
     content_context,
     fetch_rows,
     load_checks,
+    store_in_parts,
     store_results,
     update_rows,
 )
 
 logger = logging.getLogger("edusec.monitoring")
-
-# A store failing with these did not refuse a value: storing its results in smaller parts cannot help.
-_UNAVAILABLE = (OperationalError, InterfaceError)
 
 JITTER = 0.05  # up to 5 % of the interval, for checks that start a new cycle after a stop of the monitor
 
@@ -187,7 +185,11 @@ def probe_checks(check_ids: list[int], *, now=None, **engine_overrides) -> Store
         return None
     options = engine_options() | engine_overrides
     results = run_sweep([target_for(check) for check in checks.values()], **options)
-    return store_results(results, now=now, schedule=False, checks=checks)
+    try:
+        return store_results(results, now=now, schedule=False, checks=checks)
+    except Exception as error:
+        close_old_connections()
+        return store_in_parts(results, error, now=now)
 
 
 def run_due(now=None, **engine_overrides):
@@ -380,40 +382,13 @@ class Monitor:
             self._findings.clear()  # they were in the batch that failed; the next probes raise them again
             self._refreshed.clear()  # … at once
             close_old_connections()
-            if len(results) == 1 or isinstance(error, _UNAVAILABLE):
-                raise
-            logger.exception("storing %d probe results failed; storing them again in halves", len(results))
-            return self._store_apart(results)
+            return store_in_parts(results, error, refreshed=self._refreshed)
         if not self._findings:
             self._findings_written = time.monotonic()
         self._keep(checks, texts)
         if len(self._refreshed) > ROW_CACHE_SIZE:  # forget deleted checks' detections
             oldest = time.monotonic() - settings.EDUSEC_MONITOR_FINDING_REFRESH
             self._refreshed = {key: at for key, at in self._refreshed.items() if at > oldest}
-        return counts
-
-    def _store_apart(self, results) -> StoreCounts:
-        """After a failed store: ``results`` again in halves, each in a transaction of its own, down to single
-        results; one the database still refuses is logged and left out (``refused``).
-
-        A site chooses what its page, certificate and redirects hold, and one result the database refuses must not
-        lose the results stored with it (nor, since the check is probed again, at every later probe). The checks
-        are read again: the failed store changed the loaded rows in memory.
-        """
-        counts = StoreCounts()
-        middle = len(results) // 2
-        for part in (results[:middle], results[middle:]):
-            try:
-                counts.add(store_results(part, schedule=False, refreshed=self._refreshed))
-            except _UNAVAILABLE:
-                raise  # the database is gone, not refusing a value: the batch is dropped as a whole
-            except Exception:
-                close_old_connections()
-                if len(part) > 1:
-                    counts.add(self._store_apart(part))
-                else:
-                    logger.exception("the result of check %s was refused by the database; left out", part[0].check_id)
-                    counts.refused += 1
         return counts
 
     def _flush_findings(self) -> None:

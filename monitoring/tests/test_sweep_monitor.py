@@ -4,11 +4,13 @@ probes, analysis in-process or in the process pool, batched storage, schedule la
 import os
 
 import pytest
+from django.db import DataError, OperationalError, transaction
 from django.utils import timezone
 
 from assets.tests.factories import WebsiteFactory
 from core.testing import build_test_tree
 from findings.models import Finding
+from monitoring import store, sweep
 from monitoring.ledger import sync_checks
 from monitoring.models import Check, CheckEvent, ContentBaseline, PageSnapshot
 from monitoring.simfarm.testing import running_farm
@@ -46,6 +48,22 @@ def monitor(farm, workers):
         ca_file=str(farm.ca_path),
         record_lags=True,
     )
+
+
+def refuse_results_of(check_id, monkeypatch):
+    """Make the database refuse every store that holds ``check_id``'s result (all of it rolled back, as when it
+    refuses a value the result holds)."""
+    original = store.store_results
+
+    def refusing_store(results, **options):
+        with transaction.atomic():
+            stored = original(results, **options)
+            if any(result.check_id == check_id for result in results):
+                raise DataError("value refused")
+        return stored
+
+    monkeypatch.setattr(store, "store_results", refusing_store)
+    monkeypatch.setattr(sweep, "store_results", refusing_store)
 
 
 @pytest.mark.parametrize("workers", [0, 1])
@@ -186,21 +204,8 @@ def test_a_monitor_reads_a_baseline_again_only_after_it_made_one_or_a_change_els
 def test_a_result_the_database_refuses_loses_only_itself(ledger, farm, monkeypatch):
     """A site chooses what its page, certificate and redirects hold; if the database refuses what one result holds,
     the monitor stores the batch again in halves and leaves out only that result (logged, counted as a store error)."""
-    from django.db import DataError, transaction
-
-    from monitoring import sweep
-
     refused = Check.objects.get(website__host=HIDDEN, kind="content").pk
-    store = sweep.store_results
-
-    def refusing_store(results, **options):
-        with transaction.atomic():
-            stored = store(results, **options)
-            if any(result.check_id == refused for result in results):
-                raise DataError("value refused")  # all of it rolled back, as when the database refuses a value
-        return stored
-
-    monkeypatch.setattr(sweep, "store_results", refusing_store)
+    refuse_results_of(refused, monkeypatch)
     stats = monitor(farm, 0).run(until_idle=True)
     total = Check.objects.count()
     assert stats.probed == total and stats.stored == total - 1 and stats.store_errors == 1
@@ -210,16 +215,23 @@ def test_a_result_the_database_refuses_loses_only_itself(ledger, farm, monkeypat
 
 
 def test_a_database_that_is_gone_is_not_asked_again_result_by_result(ledger, farm, monkeypatch):
-    from django.db import OperationalError
-
-    from monitoring import sweep
-
     calls = []
 
     def unavailable(results, **options):
         calls.append(len(results))
         raise OperationalError("the database is gone")
 
+    monkeypatch.setattr(store, "store_results", unavailable)
     monkeypatch.setattr(sweep, "store_results", unavailable)
     stats = monitor(farm, 0).run(until_idle=True)
     assert stats.stored == 0 and stats.store_errors == len(calls) and sum(calls) == Check.objects.count()
+
+
+def test_a_batch_of_a_worker_or_of_probe_now_loses_only_the_refused_result(ledger, farm, monkeypatch):
+    """``probe_checks`` (the batches of Celery workers, the "probe now" button) stores a refused batch in parts too."""
+    refused = Check.objects.get(website__host=HIDDEN, kind="content").pk
+    refuse_results_of(refused, monkeypatch)
+    ids = list(Check.objects.values_list("pk", flat=True))
+    counts = sweep.probe_checks(ids, port_map={80: farm.http_port}, allow_public=False)
+    assert counts.checks == len(ids) - 1 and counts.refused == 1
+    assert list(Check.objects.filter(last_run_at__isnull=True).values_list("pk", flat=True)) == [refused]
