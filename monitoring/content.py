@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 
 from .analysis import Detection, KeywordLibrary, analyse_page, make_baseline
+from .analysis.page import decode_html
 from .engine.targets import ProbeResult
 
 
@@ -42,7 +43,8 @@ def analyse_content(result: ProbeResult, context: ContentContext | None = None) 
     context = context or result.context
     if result.body is None or not isinstance(context, ContentContext):
         return None
-    html = result.body.decode("utf-8", "replace")
+    content_type = result.headers.get("content-type", "")
+    html = decode_html(result.body, content_type)
     outcome = ContentOutcome()
     baseline = json.loads(context.baseline_json) if context.baseline_json else None
     if baseline is None:
@@ -50,7 +52,7 @@ def analyse_content(result: ProbeResult, context: ContentContext | None = None) 
         baseline = outcome.baseline = make_baseline([html], url=context.url)
     variants = {"browser": html}
     for name, body in (result.variants or {}).items():
-        variants[name] = body.decode("utf-8", "replace")
+        variants[name] = decode_html(body, content_type)  # the same site: its headers were not kept
     analysis = analyse_page(
         html,
         url=context.url,

@@ -159,7 +159,10 @@ class PageSnapshot(UnitOwned):
     def text(self) -> str:
         import zlib
 
-        return zlib.decompress(bytes(self.body)).decode("utf-8", "replace")
+        from .analysis.page import decode_html
+
+        # Decoded as the analysis decoded the page, so that the offsets of the evidence point at the same text.
+        return decode_html(zlib.decompress(bytes(self.body)), (self.headers or {}).get("content-type", ""))
 
 
 class ContentBaseline(UnitOwned):

@@ -13,6 +13,7 @@ from functools import cached_property
 from itertools import accumulate
 from operator import attrgetter, methodcaller
 
+import webencodings
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from .domains import SiteScope, find_bare_domains
@@ -49,6 +50,57 @@ _ATTRIBUTES = attrgetter("attributes")
 _GET_CLASS = methodcaller("get", "class")
 _GET_ID = methodcaller("get", "id")
 _REGION_TOPS = frozenset({"body", "html", "head"})  # a region path stops there
+
+
+# --- bytes to text ------------------------------------------------------------------------------------------------
+#
+# Many school sites in China are older CMS installations written in GB2312 or GBK, some declaring it and some not.
+# Decoded as UTF-8 their Chinese text would be replacement characters: no keyword, no registration number, no name
+# would be found in it. The page is decoded as a browser in China decodes it (the WHATWG encoding sniffing, in short).
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+_META_CHARSET_RE = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_PRESCAN_BYTES = 1024  # where a browser looks for a <meta> charset
+_FALLBACK = "gb18030"  # browsers' default for a zh-CN user; a superset of GB2312 and GBK
+_MOSTLY_UTF8 = 10  # valid multi-byte characters per invalid byte above which a page is UTF-8 with a few stray bytes
+
+
+def _codec(label: str, *, from_meta: bool = False) -> str | None:
+    """The Python codec for an encoding label (WHATWG labels: "gb2312" is GBK, "iso-8859-1" is windows-1252)."""
+    encoding = webencodings.lookup(label)
+    if encoding is None:
+        return None
+    if encoding.name in ("gbk", "gb18030"):
+        return "gb18030"  # what WHATWG's GBK decoder is
+    if from_meta and encoding.name.startswith("utf-16"):
+        return "utf-8"  # a page that could read its own <meta> as ASCII is not UTF-16
+    if encoding.name == "x-user-defined":
+        return "windows-1252"
+    return encoding.codec_info.name
+
+
+def decode_html(body: bytes, content_type: str = "") -> str:
+    """A fetched page as text: by its byte-order mark, the charset of its Content-Type header, a <meta> charset in
+    its first 1,024 bytes, else UTF-8 when it is (mostly) UTF-8 and GB18030 when it is not. Bytes invalid in the
+    chosen encoding become U+FFFD."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, "replace")
+    match = _HEADER_CHARSET_RE.search(content_type) if content_type else None
+    codec = _codec(match.group(1)) if match else None
+    if codec is None:
+        match = _META_CHARSET_RE.search(body, 0, _PRESCAN_BYTES)
+        codec = _codec(match.group(1).decode("ascii"), from_meta=True) if match else None
+    if codec is not None:
+        return body.decode(codec, "replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+    invalid = text.count("\ufffd")
+    multi_byte = (len(body) - len(text)) // 2  # each valid CJK character is three bytes and one character
+    return text if multi_byte >= _MOSTLY_UTF8 * invalid else body.decode(_FALLBACK, "replace")
 
 
 def fold(text: str) -> str:

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from monitoring.analysis import KeywordLibrary, analyse_page, compare, compare_variants, make_baseline
+from monitoring.analysis.page import decode_html
 from monitoring.analysis.personal_info import id_check_character, is_valid_id, mask_id, mask_mobile, mask_text
 from monitoring.analysis.registration import find_registration
 from monitoring.vocabulary import (
@@ -451,3 +452,37 @@ def test_page_analysis_shape():
     assert set(data) == {"url", "title", "fingerprint", "detections"}
     assert set(data["detections"][0]) == {"kind", "severity", "summary", "technique", "evidence"}
     assert set(data["fingerprint"]) == {"v", "title", "regions", "structure"}
+
+
+# --- page encodings ---------------------------------------------------------------------------------------------------
+
+GBK_PAGE = "<html><head>{meta}<title>某某中学</title></head><body><p>欢迎访问，京ICP备12345678号</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    "meta, content_type",
+    [
+        ('<meta charset="gb2312">', ""),  # declared in the page
+        ('<meta http-equiv="Content-Type" content="text/html; charset=GBK">', "text/html"),  # the older form
+        ("", "text/html; charset=gb2312"),  # declared by the server only
+        ("", ""),  # declared nowhere: what browsers in China assume
+        ('<meta charset="utf-8">', "text/html; charset=GB18030"),  # the header wins over the page
+    ],
+)
+def test_a_page_in_gbk_is_read_as_its_reader_sees_it(meta, content_type):
+    body = GBK_PAGE.format(meta=meta).encode("gb18030")
+    html = decode_html(body, content_type)
+    assert "某某中学" in html and "京ICP备12345678号" in html
+    assert find_registration(html)["icp"] == "京ICP备12345678号"
+
+
+def test_utf8_pages_stay_utf8_with_a_stray_byte_a_cut_character_or_a_byte_order_mark():
+    text = GBK_PAGE.format(meta="") * 20
+    body = text.encode("utf-8")
+    assert decode_html(body) == text
+    stray = body.replace(b"<p>", b"<p>\xff", 1)  # one byte that is not UTF-8 among hundreds of characters
+    assert decode_html(stray) == text.replace("<p>", "<p>\ufffd", 1)
+    cut = body[: body.rindex("号".encode()) + 2]  # inside the last character, as a body cut at the size limit is
+    assert decode_html(cut) == text[: text.rindex("号")] + "\ufffd"
+    assert decode_html(b"\xef\xbb\xbf" + body, "text/html; charset=gbk") == text  # the byte-order mark wins
+    assert decode_html("café".encode("latin-1"), "text/html; charset=ISO-8859-1") == "café"  # windows-1252

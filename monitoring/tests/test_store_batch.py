@@ -265,3 +265,24 @@ def test_a_page_copy_keeps_a_final_url_of_any_length_with_the_rest_of_its_batch(
     event = CheckEvent.objects.get(site_check=hidden, detection="hidden_links")
     assert event.snapshot is not None and event.snapshot.url == final_url
     assert Check.objects.get(pk=checks[0].pk).state == "ok"  # stored in the same batch
+
+
+def test_a_school_page_in_gbk_is_analysed_and_its_evidence_points_into_its_copy(checks):
+    """Older school CMSs write GB2312/GBK. Read as UTF-8, every Chinese character was a replacement character: the
+    gambling words went unseen and the ICP number was "missing"."""
+    site = Check.objects.filter(kind="content").order_by("pk").first()
+    page = SchoolPages(site.website.host, "测试学校").page("keywords").body.decode()
+    assert '<meta charset="utf-8">' in page
+    body = page.replace('<meta charset="utf-8">', '<meta charset="gb2312">').encode("gb18030")
+    result = ProbeResult(
+        site.pk, "content", ok=True, status=200, latency_ms=30.0, body=body, body_hash=b"\4" * 16,
+        headers={"content-type": "text/html"},
+    )  # fmt: skip
+    store_results([result], now=timezone.now(), schedule=False)
+    kinds = {detection["kind"] for detection in Check.objects.get(pk=site.pk).detections}
+    assert "harmful_keywords" in kinds and "missing_registration" not in kinds
+    event = CheckEvent.objects.get(site_check=site, detection="harmful_keywords")
+    words = {keyword["word"] for keyword in event.evidence["keywords"]}
+    source = event.snapshot.text()  # what the evidence viewer highlights
+    for match in event.evidence["matches"]:
+        assert source[match["offset"] : match["offset"] + match["length"]] in words
