@@ -3,7 +3,7 @@
 Deterministic (sorted by host, fixed seed), so that the demo tells the same story at every start: most sites healthy
 or dynamic-but-benign, and a few of each kind of trouble a bureau meets — down, slow, server errors, defaced, hidden
 links of several techniques, gambling keywords, an ID-number leak, a missing ICP number, cloaking, outdated software,
-expired, expiring and self-signed certificates, no IPv6. Switch any of them at run time with
+expired, expiring and self-signed certificates, no IPv6, pages in GBK. Switch any of them at run time with
 ``edusec simfarm set HOST SCENARIO`` to watch the monitor notice.
 """
 
@@ -25,6 +25,10 @@ TROUBLE = [
     ("healthy", "wrong_host"),
 ]  # fmt: skip
 NO_IPV6_SHARE = 0.3  # schools whose site does not answer over IPv6 (a common gap in the 2025 IPv6 push)
+# Older CMS installations write GB2312/GBK: a share of the benign sites, and the gambling-keywords one (so the demo
+# shows a GBK page judged by its Chinese text).
+GBK_SHARE = 0.2
+GBK_TROUBLE = {"keywords"}
 
 
 def farm_sites() -> list[dict]:
@@ -36,6 +40,7 @@ def farm_sites() -> list[dict]:
         if not _is_address(website.host)
     ]
     rng = random.Random(SEED)
+    charsets = random.Random(f"{SEED}-charset")  # apart, so that the other choices stay as they were
     order = list(range(len(websites)))
     rng.shuffle(order)
     sites = []
@@ -50,6 +55,7 @@ def farm_sites() -> list[dict]:
             scenario, tls = pick
         else:
             scenario, tls = ("dynamic" if rng.random() < 0.25 else "healthy"), None
+        gbk = scenario in GBK_TROUBLE if pick is not None else charsets.random() < GBK_SHARE
         sites.append(
             {
                 "host": website.host,
@@ -57,6 +63,7 @@ def farm_sites() -> list[dict]:
                 "tls": (tls or "valid") if https else "none",
                 "ipv6": rng.random() >= NO_IPV6_SHARE,
                 "school": website.unit.name,
+                "charset": "gbk" if gbk else "utf-8",
             }
         )
     return sorted(sites, key=lambda site: site["host"])

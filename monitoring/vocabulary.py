@@ -125,3 +125,5 @@ FARM_SCENARIOS = (
 )
 
 FARM_TLS_VARIANTS = ["none", "valid", "expiring", "expired", "self_signed", "wrong_host", "null_prefix"]
+# How a farm site encodes its pages: UTF-8, or GBK as older school CMSs do (declared by <meta charset="gb2312"> only).
+FARM_CHARSETS = ["utf-8", "gbk"]

@@ -30,7 +30,7 @@ from monitoring.simfarm.sites import (
     normalise_host,
     save_sites,
 )
-from monitoring.vocabulary import FARM_TLS_VARIANTS
+from monitoring.vocabulary import FARM_CHARSETS, FARM_TLS_VARIANTS
 
 DEFAULT_STATE_DIR = Path("var") / "simfarm"
 ACTIONS = ("serve", "set", "remove", "list")
@@ -59,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser, default_state_dir: Path = DEF
     )
     change = parser.add_argument_group("set")
     change.add_argument("--tls", choices=FARM_TLS_VARIANTS, help="TLS variant of the site")
+    change.add_argument("--charset", choices=FARM_CHARSETS, help="encoding of the site's pages")
     change.add_argument("--site-ipv6", choices=("yes", "no"), help="whether the site answers on ::1")
     change.add_argument("--control-url", help="control API (default: from farm.json, else 127.0.0.1:HTTP port)")
 
@@ -201,7 +202,7 @@ def _saved(options: dict) -> tuple[Path, dict[str, Site]]:
 
 def set_site(options: dict, out) -> int:
     host = normalise_host(options["host"])
-    fields = {"scenario": options["scenario"], "tls": options.get("tls")}
+    fields = {"scenario": options["scenario"], "tls": options.get("tls"), "charset": options.get("charset")}
     if options.get("site_ipv6"):
         fields["ipv6"] = options["site_ipv6"] == "yes"
     answer = _call(options, "PUT", f"/sites/{host}", {k: v for k, v in fields.items() if v is not None})
@@ -209,7 +210,7 @@ def set_site(options: dict, out) -> int:
         status, data = answer
         if status not in (200, 201):
             raise SiteError(data.get("error") if isinstance(data, dict) else f"control API answered {status}")
-        _say(out, f"{data['host']}: {data['scenario']} (tls {data['tls']}, ipv6 {data['ipv6']})")
+        _say(out, f"{data['host']}: {data['scenario']} (tls {data['tls']}, ipv6 {data['ipv6']}, {data['charset']})")
         return 0
     # No farm running: change the saved table, which the next start lays over its sites.
     path, sites = _saved(options)
@@ -218,7 +219,10 @@ def set_site(options: dict, out) -> int:
     sites[host] = current.changed(**fields) if current else Site(host=host, **fields)
     save_sites(path, sites.values())
     site = sites[host]
-    _say(out, f"{host}: {site.scenario} (tls {site.tls}, ipv6 {site.ipv6}) saved in {path}; no farm answered")
+    _say(
+        out,
+        f"{host}: {site.scenario} (tls {site.tls}, ipv6 {site.ipv6}, {site.charset}) saved in {path}; no farm answered",
+    )
     return 0
 
 
@@ -248,6 +252,6 @@ def list_sites(options: dict, out) -> int:
         _say(out, f"(no farm answered; saved table {path})")
     for site in rows:
         ipv6 = "ipv6" if site.ipv6 else "-"
-        _say(out, f"{site.host:<32} {site.scenario:<30} {site.tls:<12} {ipv6:<5} {site.school}")
+        _say(out, f"{site.host:<32} {site.scenario:<30} {site.tls:<12} {ipv6:<5} {site.charset:<6} {site.school}")
     _say(out, f"{len(rows)} sites")
     return 0

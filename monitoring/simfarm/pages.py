@@ -82,6 +82,22 @@ class Page:
     body: bytes
 
 
+def in_gbk(page: Page) -> Page:
+    """``page`` as an older school CMS serves it: in GBK (GB18030, its superset, for the few characters GBK lacks),
+    declared by ``<meta charset="gb2312">`` alone, the Content-Type header naming no charset."""
+    return Page(page.status, _gbk_headers(page.headers), _gbk_body(page.body))
+
+
+def _gbk_body(body: bytes) -> bytes:
+    return body.decode("utf-8").replace('<meta charset="utf-8">', '<meta charset="gb2312">', 1).encode("gb18030")
+
+
+def _gbk_headers(headers: dict[str, str]) -> dict[str, str]:
+    if headers.get("Content-Type") == HTML_TYPE:
+        return {**headers, "Content-Type": "text/html"}
+    return headers
+
+
 @dataclass(slots=True)
 class DynamicPage:
     """Static chunks and slots; ``render()`` fills the slots, so each answer differs but costs no HTML building."""

@@ -33,6 +33,7 @@ from monitoring.simfarm.pages import (
     Page,
     SchoolPages,
     from_search_engine,
+    in_gbk,
     is_mobile,
     is_spider,
 )
@@ -61,6 +62,10 @@ Responder = Callable[[web.BaseRequest], web.StreamResponse]
 
 def _response(page: Page) -> web.Response:
     return web.Response(status=page.status, body=page.body, headers=page.headers)
+
+
+def _as_it_is(page: Page) -> Page:
+    return page
 
 
 def _json(data, status: int = 200) -> web.Response:
@@ -266,26 +271,29 @@ class Farm:
             pages = SchoolPages(site.host, site.school, site.seed, today=self.today, page_size=self.page_size)
             entry = self._pages[site.host] = (identity, pages, {})
         _, pages, responders = entry
-        responder = responders.get(site.scenario)
+        key = (site.scenario, site.charset)
+        responder = responders.get(key)
         if responder is None:
-            responder = responders[site.scenario] = self._build(pages, site.scenario)
+            responder = responders[key] = self._build(pages, site.scenario, site.charset)
         return responder
 
     @staticmethod
-    def _build(pages: SchoolPages, scenario: str) -> Responder:
+    def _build(pages: SchoolPages, scenario: str, charset: str = "utf-8") -> Responder:
+        encoded = in_gbk if charset == "gbk" else _as_it_is
         if scenario == "dynamic":
-            dynamic = pages.dynamic_page()
-            return lambda request: web.Response(body=dynamic.render(), headers=dynamic.headers)
+            dynamic = pages.dynamic_page()  # every answer differs: rendered (and encoded) at each request
+            return lambda request: _response(encoded(Page(200, dynamic.headers, dynamic.render())))
         if scenario.startswith("cloaking_"):
-            normal = pages.healthy_page()
+            normal = encoded(pages.healthy_page())
             if scenario == "cloaking_spider":
                 spam, wants_spam = pages.spider_page(), lambda r: is_spider(r.headers.get("User-Agent", ""))
             elif scenario == "cloaking_mobile":
                 spam, wants_spam = pages.mobile_redirect(), lambda r: is_mobile(r.headers.get("User-Agent", ""))
             else:
                 spam, wants_spam = pages.referer_page(), lambda r: from_search_engine(r.headers.get("Referer", ""))
+            spam = encoded(spam)
             return lambda request: _response(spam if wants_spam(request) else normal)
-        page = pages.page(scenario)
+        page = encoded(pages.page(scenario))
         return lambda request: _response(page)
 
     def _not_found_page(self) -> Page:

@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from monitoring.vocabulary import FARM_SCENARIOS, FARM_TLS_VARIANTS
+from monitoring.vocabulary import FARM_CHARSETS, FARM_SCENARIOS, FARM_TLS_VARIANTS
 
 SITES_FILE = "sites.json"
 
@@ -61,6 +61,7 @@ class Site:
     ipv6: bool = True
     school: str = ""
     seed: int = 0
+    charset: str = "utf-8"
 
     def __post_init__(self):
         object.__setattr__(self, "host", normalise_host(self.host))
@@ -68,6 +69,8 @@ class Site:
             raise SiteError(f"unknown scenario {self.scenario!r}; choose one of: {', '.join(FARM_SCENARIOS)}")
         if self.tls not in FARM_TLS_VARIANTS:
             raise SiteError(f"unknown TLS variant {self.tls!r}; choose one of: {', '.join(FARM_TLS_VARIANTS)}")
+        if self.charset not in FARM_CHARSETS:
+            raise SiteError(f"unknown charset {self.charset!r}; choose one of: {', '.join(FARM_CHARSETS)}")
         if not isinstance(self.ipv6, bool):
             raise SiteError("ipv6 must be true or false")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
@@ -85,7 +88,7 @@ class Site:
     def from_dict(cls, data: dict) -> Site:
         if not isinstance(data, dict) or "host" not in data:
             raise SiteError("a site needs at least a host")
-        known = {"host", "scenario", "tls", "ipv6", "school", "seed"}
+        known = {"host", "scenario", "tls", "ipv6", "school", "seed", "charset"}
         unknown = set(data) - known
         if unknown:
             raise SiteError(f"unknown site field(s): {', '.join(sorted(unknown))}")

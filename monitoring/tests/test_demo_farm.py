@@ -6,7 +6,7 @@ import pytest
 from assets.tests.factories import WebsiteFactory
 from core.testing import build_test_tree
 from monitoring.demo import TROUBLE, farm_sites
-from monitoring.vocabulary import FARM_SCENARIOS, FARM_TLS_VARIANTS
+from monitoring.vocabulary import FARM_CHARSETS, FARM_SCENARIOS, FARM_TLS_VARIANTS
 
 
 @pytest.mark.django_db
@@ -30,4 +30,7 @@ def test_farm_sites_cover_the_ledger_with_each_trouble_once():
         if site["tls"] == "none":
             assert site["host"] in {f"www.s{n:02d}.school.example" for n in range(0, 40, 3)}
     assert farm_sites() == sites  # deterministic
+    gbk = [site for site in sites if site["charset"] == "gbk"]
+    assert any(site["scenario"] == "keywords" for site in gbk)  # a GBK page judged by its Chinese text
+    assert 2 <= len(gbk) < len(sites) // 2 and {site["charset"] for site in sites} <= set(FARM_CHARSETS)
     assert {site["school"] for site in sites} == {school_a.name, unit_b.name}

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from monitoring.analysis.page import decode_html
 from monitoring.engine.engine import SEARCH_REFERER
 from monitoring.simfarm import cli
 from monitoring.simfarm.identity import check_char, is_valid_id_number
@@ -47,6 +48,7 @@ SITES = (
     [Site(host_for(scenario), scenario) for scenario in FARM_SCENARIOS]
     + [Site(tls_host(variant), "healthy", tls=variant) for variant in FARM_TLS_VARIANTS]
     + [Site("no-v6.farm.test", "healthy", ipv6=False), Site("switch.farm.test", "healthy")]
+    + [Site("gbk.farm.test", "keywords", charset="gbk"), Site("gbk-dynamic.farm.test", "dynamic", charset="gbk")]
 )
 
 
@@ -173,7 +175,8 @@ def test_no_page_links_to_a_real_domain(farm):
             continue
         for headers in ({}, {"User-Agent": "Baiduspider/2.0", "Referer": SEARCH_REFERER + "x"}):
             _, answer_headers, body = fetch(farm.http_port, site.host, headers=headers)
-            hosts = re.findall(r"https?://([^/\"'\s?:]+)", text(body) + answer_headers.get("location", ""))
+            page = decode_html(body, answer_headers.get("content-type", ""))  # GBK sites too
+            hosts = re.findall(r"https?://([^/\"'\s?:]+)", page + answer_headers.get("location", ""))
             assert all(h.endswith((".example", ".test")) for h in hosts), (site.scenario, hosts)
 
 
@@ -243,6 +246,24 @@ def test_keywords_are_visible(farm):
         sum(phrase in page for phrase in ("澳门百家乐", "网上博彩", "真人荷官在线发牌", "在线赌场", "六合彩特码")) >= 2
     )
     assert sum(phrase in page for phrase in ("成人视频", "色情直播", "裸聊视频", "激情电影", "一夜情交友")) >= 2
+
+
+def test_a_gbk_site_serves_gbk_declared_in_the_page_only(farm):
+    for host in ("gbk.farm.test", "gbk-dynamic.farm.test"):
+        status, headers, body = fetch(farm.http_port, host)
+        assert status == 200 and headers["content-type"] == "text/html"  # no charset named by the server
+        assert b'<meta charset="gb2312">' in body
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+        page = body.decode("gb18030")
+        assert "版权所有" in page and "ICP备" in page
+    keywords = fetch(farm.http_port, "gbk.farm.test")[2].decode("gb18030")
+    assert (
+        sum(phrase in keywords for phrase in ("澳门百家乐", "网上博彩", "真人荷官在线发牌", "在线赌场", "六合彩特码"))
+        >= 2
+    )
+    with pytest.raises(SiteError):
+        Site("x.farm.test", charset="big5")
 
 
 def test_id_leak_has_checksum_valid_numbers(farm):

@@ -208,3 +208,20 @@ def test_a_certificate_name_with_a_nul_is_stored_and_shown_as_u_fffd(tmp_path):
     assert check(spoofed, "tls").state == "critical" and tls["verify_error"] == "hostname_mismatch"
     assert tls["subject_cn"] == f"{spoofed}\ufffd.other-site.example" and tls["sans"] == [tls["subject_cn"]]
     assert check(valid, "tls").state == "ok"  # stored in the same batch
+
+
+@pytest.mark.django_db
+def test_school_sites_in_gbk_are_judged_by_their_chinese_text(tmp_path):
+    """Two sites of an older CMS, in GBK declared by <meta charset="gb2312"> only: the gambling words of one are
+    found, and neither is reported as missing its ICP number (it was, read as UTF-8)."""
+    gambling, healthy = "www.gbk-gambling.school.example", "www.gbk-healthy.school.example"
+    sites = [{"host": host, "scenario": scenario, "tls": "none", "charset": "gbk"}
+             for host, scenario in ((gambling, "keywords"), (healthy, "healthy"))]  # fmt: skip
+    _root, _unit_a, _unit_b, school = build_test_tree()
+    for host in (gambling, healthy):
+        WebsiteFactory(unit=school, name=host, url=f"http://{host}/")
+    sync_checks()
+    with running_farm(sites, state_dir=tmp_path / "farm") as farm:
+        sweep(farm, kinds=["content"])
+    assert {d["kind"] for d in check(gambling, "content").detections} == {"harmful_keywords"}
+    assert check(healthy, "content").detections == [] and check(healthy, "content").state == "ok"
