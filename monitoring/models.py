@@ -9,6 +9,7 @@ per-probe rows are not kept.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models import UnitOwned
@@ -131,7 +132,18 @@ class CheckEvent(UnitOwned):
         indexes = [models.Index(fields=["site_check", "-at"], name="monitoring_event_timeline")]
 
     def __str__(self):
-        return self.summary
+        return self.summary_text
+
+    @property
+    def summary_text(self) -> str:
+        """The summary in the reader's language. A detection's summary is stored as its English message; a change of
+        state is told from the states it went between (its stored summary is in the language the monitor ran in)."""
+        evidence = self.evidence if isinstance(self.evidence, dict) else {}
+        if self.kind == self.Kind.STATE and "from" in evidence and self.state in CheckState.values:
+            before = evidence["from"]
+            before = CheckState(before).label if before in CheckState.values else ""
+            return f"{before} → {CheckState(self.state).label}"
+        return gettext(self.summary) if self.summary else ""
 
 
 class PageSnapshot(UnitOwned):

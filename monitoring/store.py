@@ -363,7 +363,8 @@ def store_results(
                 CheckEvent(
                     unit_id=check.unit_id, site_check_id=check.pk, at=now, kind=CheckEvent.Kind.STATE, state=state,
                     summary=f"{check.get_state_display() if check.state else ''} → {CheckState(state).label}"[:300],
-                    evidence={"error": result.error, "detail": result.error_detail, "status": result.status},
+                    evidence={"from": check.state, "error": result.error, "detail": result.error_detail,
+                              "status": result.status},
                 )
             )  # fmt: skip
             check.state, check.state_since = state, now

@@ -141,6 +141,9 @@ class CheckEventTable(BaseTable):
     def render_check_kind(self, record):
         return record.site_check.get_kind_display()
 
+    def render_summary(self, record):
+        return record.summary_text
+
     def render_severity(self, value):
         return severity_badge(value)
 

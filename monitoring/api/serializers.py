@@ -72,6 +72,7 @@ class CheckEventSerializer(ScopedModelSerializer):
     check_kind = serializers.CharField(source="site_check.kind", read_only=True)
     evidence_url = serializers.SerializerMethodField()
     state = CheckStateField(read_only=True)
+    summary_text = serializers.CharField(read_only=True, help_text="The summary in the language of the request")
 
     class Meta:
         model = CheckEvent
@@ -89,6 +90,7 @@ class CheckEventSerializer(ScopedModelSerializer):
             "state",
             "severity",
             "summary",
+            "summary_text",
             "evidence",
             "snapshot",
             "evidence_url",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assets.tests.factories import WebsiteFactory
 from core.testing import build_test_tree
@@ -286,3 +286,16 @@ def test_a_school_page_in_gbk_is_analysed_and_its_evidence_points_into_its_copy(
     source = event.snapshot.text()  # what the evidence viewer highlights
     for match in event.evidence["matches"]:
         assert source[match["offset"] : match["offset"] + match["length"]] in words
+
+
+def test_an_event_is_told_in_the_readers_language(checks):
+    """The monitor stores in the language it runs in; a reader sees a change of state, and a detection, in hers."""
+    store_results([refused(checks[0])], now=timezone.now(), schedule=False)  # inside the grace period: a warning
+    event = CheckEvent.objects.get(site_check=checks[0], kind="state")
+    with translation.override("en"):
+        assert event.summary_text == str(event) == "Not probed yet → Warning"
+    with translation.override("zh-hans"):
+        assert event.summary_text == "尚未探测 → 告警"
+    detected = CheckEvent(kind="detected", summary="Harmful keywords found on the page.")
+    with translation.override("zh-hans"):
+        assert detected.summary_text == "页面中发现有害关键词。"
