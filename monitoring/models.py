@@ -136,14 +136,18 @@ class CheckEvent(UnitOwned):
 
     @property
     def summary_text(self) -> str:
-        """The summary in the reader's language. A detection's summary is stored as its English message; a change of
-        state is told from the states it went between (its stored summary is in the language the monitor ran in)."""
+        """The summary in the reader's language. A detection's summary is stored as its English message (a cleared
+        one says it is no longer found); a change of state is told from the states it went between (its stored
+        summary is in the language the monitor ran in)."""
         evidence = self.evidence if isinstance(self.evidence, dict) else {}
         if self.kind == self.Kind.STATE and "from" in evidence and self.state in CheckState.values:
             before = evidence["from"]
             before = CheckState(before).label if before in CheckState.values else ""
             return f"{before} → {CheckState(self.state).label}"
-        return gettext(self.summary) if self.summary else ""
+        text = gettext(self.summary) if self.summary else ""
+        if self.kind == self.Kind.CLEARED and text:
+            return gettext("No longer found: %(summary)s") % {"summary": text}  # it keeps what had been found
+        return text
 
 
 class PageSnapshot(UnitOwned):

@@ -297,5 +297,9 @@ def test_an_event_is_told_in_the_readers_language(checks):
     with translation.override("zh-hans"):
         assert event.summary_text == "尚未探测 → 告警"
     detected = CheckEvent(kind="detected", summary="Harmful keywords found on the page.")
+    cleared = CheckEvent(kind="cleared", summary="Harmful keywords found on the page.")
     with translation.override("zh-hans"):
         assert detected.summary_text == "页面中发现有害关键词。"
+        assert cleared.summary_text == "已不再发现：页面中发现有害关键词。"
+    with translation.override("en"):
+        assert cleared.summary_text == "No longer found: Harmful keywords found on the page."
