@@ -17,7 +17,7 @@ import logging
 import time
 import zlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import partial
 from operator import attrgetter
@@ -65,9 +65,9 @@ class StoreCounts:
     by_state: dict = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: StoreCounts) -> None:
-        for name in ("checks", "events", "detections", "findings_written", "findings_fixed", "analysed",
-                     "state_updates", "refused"):  # fmt: skip
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for counter in fields(self):
+            if counter.name != "by_state":
+                setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
         for state, count in other.by_state.items():
             self.by_state[state] += count
 

@@ -55,6 +55,17 @@ def sweep(farm, kinds=None, now=None):
     )
 
 
+def sweep_new_sites(sites, kinds, tmp_path):
+    """Register the farm ``sites`` in a fresh tree (HTTPS unless their TLS is "none") and probe ``kinds`` once."""
+    _root, _unit_a, _unit_b, school = build_test_tree()
+    for site in sites:
+        scheme = "http" if site.get("tls") == "none" else "https"
+        WebsiteFactory(unit=school, name=site["host"], url=f"{scheme}://{site['host']}/")
+    sync_checks()
+    with running_farm(sites, state_dir=tmp_path / "farm") as farm:
+        sweep(farm, kinds=kinds)
+
+
 def check(host, kind):
     return Check.objects.get(website__host=host, kind=kind)
 
@@ -197,13 +208,7 @@ def test_a_certificate_name_with_a_nul_is_stored_and_shown_as_u_fffd(tmp_path):
     written by the site, reaches the check's details. PostgreSQL stores no NUL in JSON: stored raw, it failed the
     whole batch, the valid site's result with it."""
     spoofed, valid = "www.spoofed.school.example", "www.valid.school.example"
-    sites = [{"host": spoofed, "tls": "null_prefix"}, {"host": valid, "tls": "valid"}]
-    _root, _unit_a, _unit_b, school = build_test_tree()
-    for host in (spoofed, valid):
-        WebsiteFactory(unit=school, name=host, url=f"https://{host}/")
-    sync_checks()
-    with running_farm(sites, state_dir=tmp_path / "farm") as farm:
-        sweep(farm, kinds=["tls"])
+    sweep_new_sites([{"host": spoofed, "tls": "null_prefix"}, {"host": valid, "tls": "valid"}], ["tls"], tmp_path)
     tls = check(spoofed, "tls").details["tls"]
     assert check(spoofed, "tls").state == "critical" and tls["verify_error"] == "hostname_mismatch"
     assert tls["subject_cn"] == f"{spoofed}\ufffd.other-site.example" and tls["sans"] == [tls["subject_cn"]]
@@ -217,11 +222,6 @@ def test_school_sites_in_gbk_are_judged_by_their_chinese_text(tmp_path):
     gambling, healthy = "www.gbk-gambling.school.example", "www.gbk-healthy.school.example"
     sites = [{"host": host, "scenario": scenario, "tls": "none", "charset": "gbk"}
              for host, scenario in ((gambling, "keywords"), (healthy, "healthy"))]  # fmt: skip
-    _root, _unit_a, _unit_b, school = build_test_tree()
-    for host in (gambling, healthy):
-        WebsiteFactory(unit=school, name=host, url=f"http://{host}/")
-    sync_checks()
-    with running_farm(sites, state_dir=tmp_path / "farm") as farm:
-        sweep(farm, kinds=["content"])
+    sweep_new_sites(sites, ["content"], tmp_path)
     assert {d["kind"] for d in check(gambling, "content").detections} == {"harmful_keywords"}
     assert check(healthy, "content").detections == [] and check(healthy, "content").state == "ok"
