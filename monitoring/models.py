@@ -9,6 +9,7 @@ per-probe rows are not kept.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -170,7 +171,7 @@ class PageSnapshot(UnitOwned):
         ordering = ["-taken_at"]
 
     def __str__(self):
-        return f"{self.url} @ {self.taken_at:%Y-%m-%d %H:%M}"
+        return f"{self.url} @ {timezone.localtime(self.taken_at):%Y-%m-%d %H:%M}"
 
     def text(self) -> str:
         import zlib
@@ -290,4 +291,7 @@ class MaintenanceWindow(UnitOwned):
         indexes = [models.Index(fields=["ends_at"], name="monitoring_window_ends")]
 
     def __str__(self):
-        return f"{self.website} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+        # Local time, as the bureau reads it; the end's date only when the window runs past midnight.
+        starts, ends = timezone.localtime(self.starts_at), timezone.localtime(self.ends_at)
+        end_format = "%H:%M" if ends.date() == starts.date() else "%Y-%m-%d %H:%M"
+        return f"{self.website} {starts:%Y-%m-%d %H:%M}–{ends.strftime(end_format)}"

@@ -307,7 +307,7 @@ class RectificationEvent(UnitOwned):
         verbose_name_plural = _("rectification events")
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
 
 class NumberCounter(models.Model):

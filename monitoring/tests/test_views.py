@@ -540,6 +540,23 @@ def test_maintenance_window_rules(region, sites):
     assert 'data-testid="window"' in page and "服务器迁移" in page
 
 
+def test_maintenance_window_reads_in_local_time(region, sites, settings):
+    """Its name (page titles, the audit log) gives the times the school entered, not UTC."""
+    settings.TIME_ZONE = "Asia/Shanghai"
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    window = MaintenanceWindow.objects.create(
+        unit=region["school_a"],
+        website=sites["ok"],
+        starts_at=dt.datetime(2026, 11, 25, 1, 30, tzinfo=shanghai),  # 17:30 UTC the day before
+        ends_at=dt.datetime(2026, 11, 25, 5, 0, tzinfo=shanghai),
+        reason="机房断电检修",
+    )
+    window.refresh_from_db()  # as every page reads it: in UTC
+    assert str(window).endswith(" 2026-11-25 01:30–05:00")
+    window.ends_at += dt.timedelta(days=1)
+    assert str(window).endswith(" 2026-11-25 01:30–2026-11-26 05:00")
+
+
 def test_monitoring_menu(region):
     response = login(region["city_officer"]).get("/")
     group = next(g for g in response.context["nav_groups"] if g["key"] == "monitoring")

@@ -278,6 +278,9 @@ def test_reminder_once_before_the_deadline_then_escalation_to_the_parent(people,
     assert r.was_overdue and r.escalated_at == after
     event = r.events.get(kind=RectificationEvent.Kind.OVERDUE)
     assert event.message == str(region["a"])
+    # Its name reads in the bureau's local time (China Standard Time, UTC+8), not in UTC.
+    local = timezone.localtime(after, timezone.get_fixed_timezone(8 * 60))
+    assert str(event).startswith(f"{local:%Y-%m-%d %H:%M} ")
 
 
 def test_submitted_in_time_is_not_escalated(people, issued):
