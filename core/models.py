@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .scoping import RestrictedManager
@@ -116,7 +117,8 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit entries")
 
     def __str__(self):
-        return f"#{self.seq} {self.timestamp:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_repr}"
+        at = timezone.localtime(self.timestamp)
+        return f"#{self.seq} {at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_repr}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -199,8 +201,6 @@ class TaskRun(models.Model):
 def attachment_upload_to(instance, filename):
     """A random stored name: the uploader's file name is kept in ``name`` and never becomes a path."""
     import uuid
-
-    from django.utils import timezone
 
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
 

@@ -123,3 +123,12 @@ def test_orm_refuses_to_change_entries(entries):
         AuditEntry.objects.all().delete()
     assert AuditEntry.objects.count() == entries
     assert run_verify()[0] == 0
+
+
+def test_an_entry_is_named_in_local_time(entries):
+    """Its name gives the time as the auditor's clock shows it (China Standard Time), whatever the stored UTC."""
+    from django.utils import timezone
+
+    entry = AuditEntry.objects.get(seq=1)
+    local = timezone.localtime(entry.timestamp, timezone.get_fixed_timezone(8 * 60))
+    assert str(entry).startswith(f"#1 {local:%Y-%m-%d %H:%M:%S} ")
