@@ -8,7 +8,7 @@ from core.filtersets import BaseFilterSet, UnitSubtreeFilter, YesNoFilter
 from orgs.models import Unit
 
 from . import vocabulary as v
-from .models import Check, CheckEvent, CheckState, KeywordEntry, MaintenanceWindow
+from .models import Check, CheckEvent, CheckState, KeywordEntry, MaintenanceWindow, open_windows
 
 SEVERITY_CHOICES = [
     ("critical", _("Critical")),
@@ -77,11 +77,10 @@ class MaintenanceWindowFilterSet(BaseFilterSet):
 
     class Meta:
         model = MaintenanceWindow
-        fields = ["q", "unit", "website", "current"]
+        fields = ["q", "unit", "website", "repeat", "current"]
 
     def filter_current(self, queryset, name, value):
         if value is None:
             return queryset
-        now = timezone.now()
-        open_now = {"starts_at__lte": now, "ends_at__gt": now}
+        open_now = {"pk__in": [window.pk for window in open_windows(timezone.now(), queryset)]}
         return queryset.filter(**open_now) if value else queryset.exclude(**open_now)

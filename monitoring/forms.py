@@ -1,8 +1,6 @@
 """Forms of the monitoring pages: what people may change on a check, the bureau's keyword library, maintenance
 windows."""
 
-from datetime import timedelta
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +11,6 @@ from .models import EDITABLE_CHECK_FIELDS, Check, KeywordEntry, MaintenanceWindo
 
 MIN_INTERVAL = 60  # seconds: a school site is not probed more than once a minute
 MAX_INTERVAL = 7 * 86400
-MAX_WINDOW = timedelta(days=7)
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -56,36 +53,30 @@ class KeywordEntryForm(ScopedModelForm):
         return word
 
 
-def window_errors(starts_at, ends_at) -> dict:
-    """What is wrong with a maintenance window's times (field → message); empty when nothing is."""
-    if starts_at is None or ends_at is None:
-        return {}
-    if ends_at <= starts_at:
-        return {"ends_at": _("The end must be after the start.")}
-    if ends_at - starts_at > MAX_WINDOW:
-        return {"ends_at": _("A maintenance window lasts at most 7 days.")}
-    return {}
-
-
 class MaintenanceWindowForm(ScopedModelForm):
-    """A window belongs to the unit of its website (one of the user's subtree)."""
+    """A window of one website belongs to that website's unit; a window of a unit's websites, to that unit (one of
+    the user's subtree). The times' rules are the model's (``MaintenanceWindow.clean``)."""
 
     class Meta:
         model = MaintenanceWindow
-        fields = ["website", "starts_at", "ends_at", "reason"]
-        widgets = {"starts_at": DATETIME, "ends_at": DATETIME}
+        fields = ["website", "unit", "starts_at", "ends_at", "repeat", "repeat_until", "reason"]
+        widgets = {"starts_at": DATETIME, "ends_at": DATETIME, "repeat_until": forms.DateInput(attrs={"type": "date"})}
+        help_texts = {"unit": _("For a window without a website: its websites and those of the units under it.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["website"].queryset = self.fields["website"].queryset.select_related("unit")
+        self.fields["unit"].required = False
+        self.fields["repeat"].required = False  # once, when not said
         for name in ("starts_at", "ends_at"):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
     def clean(self):
         cleaned = super().clean()
-        for field, message in window_errors(cleaned.get("starts_at"), cleaned.get("ends_at")).items():
-            self.add_error(field, message)
+        cleaned["repeat"] = cleaned.get("repeat") or MaintenanceWindow.Repeat.ONCE
         website = cleaned.get("website")
         if website is not None:
-            self.instance.unit_id = website.unit_id
+            cleaned["unit"] = website.unit
+        elif cleaned.get("unit") is None and "unit" not in self.errors:
+            self.add_error("unit", _("Choose a website, or the unit whose websites the window covers."))
         return cleaned

@@ -7,9 +7,12 @@ place; a row is added only when something changes or is detected, and once a day
 per-probe rows are not kept.
 """
 
+import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -274,24 +277,155 @@ class KeywordEntry(UnitOwned):
 
 
 class MaintenanceWindow(UnitOwned):
-    """While a window is open, a site's probes still run and are recorded, but raise no findings."""
+    """While a window is open, the probes of the websites it covers still run and are recorded, but raise no findings.
+
+    A window covers one website, or, without one, every website of its unit and of the units under it (a district
+    data centre's power work). It opens once, or every day or every week at the same local time (a nightly backup, a
+    Sunday update) until the day ``repeat_until``, or for good when that is empty.
+    """
+
+    class Repeat(models.TextChoices):
+        ONCE = "once", _("Once")
+        DAILY = "daily", _("Every day")
+        WEEKLY = "weekly", _("Every week")
+
+    PERIOD_DAYS = {Repeat.DAILY: 1, Repeat.WEEKLY: 7}
+    MAX_ONCE = datetime.timedelta(days=7)
 
     website = models.ForeignKey(
-        "assets.Website", on_delete=models.CASCADE, related_name="maintenance_windows", verbose_name=_("website")
+        "assets.Website",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="maintenance_windows",
+        verbose_name=_("website"),
+        help_text=_("Leave empty for every website of the unit and of the units under it."),
     )
-    starts_at = models.DateTimeField(_("starts"))
+    starts_at = models.DateTimeField(_("starts"), help_text=_("Of the first occurrence, for a repeating window."))
     ends_at = models.DateTimeField(_("ends"))
+    repeat = models.CharField(_("repeat"), max_length=10, choices=Repeat.choices, default=Repeat.ONCE)
+    repeat_until = models.DateField(
+        _("repeat until"), null=True, blank=True, help_text=_("Last day an occurrence starts; empty: no end.")
+    )
+    # When the last occurrence ends at the latest (empty: never), kept by ``save`` so that the store's read of the
+    # windows open now is one indexed range, however many windows of the past the table keeps.
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     reason = models.CharField(_("reason"), max_length=200)
 
     class Meta:
         verbose_name = _("maintenance window")
         verbose_name_plural = _("maintenance windows")
         ordering = ["-starts_at"]
-        # Every store reads the windows open now: those ending later, a handful of a table that keeps the past ones.
-        indexes = [models.Index(fields=["ends_at"], name="monitoring_window_ends")]
+        indexes = [models.Index(fields=["expires_at"], name="monitoring_window_expires")]
 
     def __str__(self):
-        # Local time, as the bureau reads it; the end's date only when the window runs past midnight.
+        return f"{self.website or self.unit} {self.schedule_text()}"
+
+    @property
+    def duration(self) -> datetime.timedelta:
+        return self.ends_at - self.starts_at
+
+    def clean(self):
+        super().clean()
+        if self.starts_at is None or self.ends_at is None:
+            return
+        errors = {}
+        period = self.PERIOD_DAYS.get(self.repeat)
+        if self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("The end must be after the start.")
+        elif period is None and self.duration > self.MAX_ONCE:
+            errors["ends_at"] = _("A maintenance window lasts at most 7 days.")
+        elif period == 1 and self.duration >= datetime.timedelta(days=1):
+            errors["ends_at"] = _("A window repeated every day lasts less than a day.")
+        elif period == 7 and self.duration >= datetime.timedelta(days=7):
+            errors["ends_at"] = _("A window repeated every week lasts less than a week.")
+        if self.repeat_until is not None:
+            if period is None:
+                errors["repeat_until"] = _("Only a repeating window has a last day.")
+            elif self.repeat_until < timezone.localdate(self.starts_at):
+                errors["repeat_until"] = _("The last day cannot be before the first occurrence.")
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.expires_at = self._expires_at()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "expires_at"}
+        super().save(*args, **kwargs)
+
+    def _expires_at(self):
+        if self.repeat == self.Repeat.ONCE:
+            return self.ends_at
+        if self.repeat_until is None:
+            return None
+        # The last occurrence starts on ``repeat_until`` at the latest (a weekly one maybe some days before).
+        first = timezone.localtime(self.starts_at)
+        last_start = timezone.make_aware(datetime.datetime.combine(self.repeat_until, first.time()))
+        return last_start + self.duration
+
+    def occurrence_at(self, moment: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime] | None:
+        """(start, end) of the occurrence open at ``moment``; None when the window is closed then."""
+        if moment < self.starts_at:
+            return None
+        if self.repeat == self.Repeat.ONCE:
+            return (self.starts_at, self.ends_at) if moment < self.ends_at else None
+        start = self._occurrence_start(moment, 0)
+        if start is None:
+            return None
+        end = start + self.duration
+        return (start, end) if moment < end else None
+
+    def next_occurrence(self, moment: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime] | None:
+        """(start, end) of the occurrence open at ``moment``, or else of the next one; None when none is to come."""
+        if moment < self.starts_at:
+            return self.starts_at, self.ends_at
+        if self.repeat == self.Repeat.ONCE:
+            return (self.starts_at, self.ends_at) if moment < self.ends_at else None
+        for ahead in (0, 1):
+            start = self._occurrence_start(moment, ahead)
+            if start is not None and moment < start + self.duration:
+                return start, start + self.duration
+        return None
+
+    def _occurrence_start(self, moment, ahead: int):
+        """Start of the last occurrence to start by ``moment`` (``ahead`` = 1: of the one after it), None if past
+        ``repeat_until``. Counted on the local wall clock, so that a window stays at its hour across a change of
+        daylight saving time where there is one."""
+        period = datetime.timedelta(days=self.PERIOD_DAYS[self.repeat])
+        first = timezone.localtime(self.starts_at).replace(tzinfo=None)
+        count = (timezone.localtime(moment).replace(tzinfo=None) - first) // period + ahead
+        start = first + count * period
+        if self.repeat_until is not None and start.date() > self.repeat_until:
+            return None
+        return timezone.make_aware(start)
+
+    def schedule_text(self) -> str:
+        """When the window opens, in local time: "2026-11-25 01:30–05:00", "every Sunday 00:00–06:00 from …"."""
         starts, ends = timezone.localtime(self.starts_at), timezone.localtime(self.ends_at)
-        end_format = "%H:%M" if ends.date() == starts.date() else "%Y-%m-%d %H:%M"
-        return f"{self.website} {starts:%Y-%m-%d %H:%M}–{ends.strftime(end_format)}"
+        if self.repeat == self.Repeat.ONCE:
+            # The end's date only when the window runs past midnight.
+            end_format = "%H:%M" if ends.date() == starts.date() else "%Y-%m-%d %H:%M"
+            return f"{starts:%Y-%m-%d %H:%M}–{ends.strftime(end_format)}"
+        values = {
+            "weekday": formats.date_format(starts, "l"),
+            "start": f"{starts:%H:%M}",
+            "end": f"{ends:%H:%M}",
+            "first": f"{starts:%Y-%m-%d}",
+            "last": f"{self.repeat_until:%Y-%m-%d}" if self.repeat_until else "",
+        }
+        if self.repeat == self.Repeat.DAILY:
+            text = gettext("every day %(start)s–%(end)s") % values
+        else:
+            text = gettext("every %(weekday)s %(start)s–%(end)s") % values
+        if self.repeat_until:
+            return gettext("%(schedule)s, %(first)s to %(last)s") % {"schedule": text, **values}
+        return gettext("%(schedule)s, from %(first)s") % {"schedule": text, **values}
+
+
+def open_windows(moment: datetime.datetime, windows=None) -> list[MaintenanceWindow]:
+    """The maintenance windows (of ``windows``, a queryset; all by default) open at ``moment``."""
+    windows = MaintenanceWindow.objects.all() if windows is None else windows
+    candidates = windows.filter(starts_at__lte=moment).filter(
+        models.Q(expires_at__gt=moment) | models.Q(expires_at__isnull=True)
+    )
+    return [window for window in candidates.select_related("unit") if window.occurrence_at(moment)]

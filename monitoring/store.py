@@ -39,7 +39,7 @@ from .analysis import Detection
 from .content import ContentContext, ContentOutcome, analyse_content
 from .engine.targets import ProbeResult
 from .keywords import keyword_library_for
-from .models import Check, CheckEvent, CheckState, ContentBaseline, MaintenanceWindow, PageSnapshot
+from .models import Check, CheckEvent, CheckState, ContentBaseline, PageSnapshot, open_windows
 
 logger = logging.getLogger("edusec.monitoring")
 
@@ -300,9 +300,9 @@ def store_results(
     before = {pk: _state(check) for pk, check in checks.items()}
     # The windows open now are few whatever the batch: read them all rather than filter by the batch's websites,
     # a parameter per website that the PostgreSQL driver quotes in Python at every store.
-    in_maintenance = set(
-        MaintenanceWindow.objects.filter(ends_at__gt=now, starts_at__lte=now).values_list("website_id", flat=True)
-    ).intersection(check.website_id for check in checks.values())
+    windows = open_windows(now)
+    websites_in_maintenance = {window.website_id for window in windows if window.website_id is not None}
+    units_in_maintenance = tuple(window.unit.path for window in windows if window.website_id is None)
     # Pages to analyse here: those the pool did not analyse (no pool, or it failed) and that carry no context.
     to_analyse = [
         r.check_id
@@ -356,7 +356,9 @@ def store_results(
         detections = found
         previous = {d["kind"]: d for d in check.detections}
         _record_changes(check, previous, detections, now, events, page)
-        maintenance = check.website_id in in_maintenance
+        maintenance = check.website_id in websites_in_maintenance or (
+            bool(units_in_maintenance) and check.unit.path.startswith(units_in_maintenance)
+        )
         state = CheckState.MAINTENANCE if maintenance else rules.state_of(detections, failing=failing)
         if state != check.state:
             events.append(

@@ -177,13 +177,23 @@ class KeywordEntryTable(BaseTable):
 
 class MaintenanceWindowTable(BaseTable):
     reason = tables.Column(linkify=lambda record: _detail(record))
-    website = tables.Column(linkify=lambda record: reverse("monitoring:site", args=[record.website_id]))
+    website = tables.Column(default=_("All websites of the unit and the units under it"))
     unit = tables.Column(linkify=True)
+    schedule = tables.Column(verbose_name=_("when"), accessor="pk", orderable=False)
+    repeat = tables.Column()
     starts_at = tables.DateTimeColumn(format="Y-m-d H:i")
     ends_at = tables.DateTimeColumn(format="Y-m-d H:i")
+    repeat_until = tables.DateColumn(format="Y-m-d")
 
     class Meta(BaseTable.Meta):
         model = MaintenanceWindow
-        fields = ("select", "website", "unit", "starts_at", "ends_at", "reason", "created_by")
-        default_columns = ("website", "unit", "starts_at", "ends_at", "reason")
+        fields = ("select", "website", "unit", "schedule", "repeat", "starts_at", "ends_at", "repeat_until", "reason",
+                  "created_by")  # fmt: skip
+        default_columns = ("website", "unit", "schedule", "reason")
         order_by = ("-starts_at",)
+
+    def render_website(self, record, value):
+        return format_html('<a href="{}">{}</a>', reverse("monitoring:site", args=[record.website_id]), value)
+
+    def render_schedule(self, record):
+        return record.schedule_text()

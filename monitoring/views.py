@@ -362,11 +362,20 @@ def site_context(request, website_id: int) -> dict:
         .select_related("unit")
         .order_by("-risk_score", "-last_seen")[:50]
     )
-    windows = list(
+    # The site's own windows and those of its unit's websites (its unit or one above), open now or to come.
+    path, steplen = checks[0].unit.path, Unit.steplen
+    unit_paths = [path[:end] for end in range(steplen, len(path) + 1, steplen)]
+    candidates = (
         MaintenanceWindow.objects.restrict(user, "view")
-        .filter(website_id=website_id, ends_at__gt=now)
-        .order_by("starts_at")[:10]
+        .filter(Q(website_id=website_id) | Q(website__isnull=True, unit__path__in=unit_paths))
+        .filter(Q(expires_at__gt=now) | Q(expires_at__isnull=True))
+        .select_related("unit")
     )
+    windows = sorted(
+        ((window, window.next_occurrence(now)) for window in candidates),
+        key=lambda pair: pair[1][0] if pair[1] else now,
+    )
+    windows = [{"window": window, "next": upcoming} for window, upcoming in windows if upcoming][:10]
     content = by_kind.get(v.CONTENT)
     baseline = (
         ContentBaseline.objects.filter(site_check=content).select_related("reviewed_by").first() if content else None

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from core.api.serializers import ScopedModelSerializer
 
-from ..forms import MAX_INTERVAL, MIN_INTERVAL, window_errors
+from ..forms import MAX_INTERVAL, MIN_INTERVAL
 from ..models import (
     EDITABLE_CHECK_FIELDS,
     LATEST_STATE_FIELDS,
@@ -114,23 +114,22 @@ class KeywordEntrySerializer(ScopedModelSerializer):
 
 
 class MaintenanceWindowSerializer(ScopedModelSerializer):
-    """The window's unit is its website's (a website of the caller's subtree)."""
+    """A window of one website belongs to the website's unit; without a website it covers every website of its
+    ``unit`` (one of the caller's subtree) and of the units under it."""
 
     class Meta:
         model = MaintenanceWindow
-        fields = ["id", "url", "display", "unit", "website", "starts_at", "ends_at", "reason"]
-        read_only_fields = ["unit"]
+        fields = ["id", "url", "display", "unit", "website", "starts_at", "ends_at", "repeat", "repeat_until", "reason"]
+        extra_kwargs = {"unit": {"required": False}}
 
     def validate(self, attrs):
-        instance = self.instance
-        starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
-        ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
-        errors = window_errors(starts_at, ends_at)
-        if errors:
-            raise serializers.ValidationError(errors)
-        website = attrs.get("website", getattr(instance, "website", None))
+        website = attrs.get("website", getattr(self.instance, "website", None))
         if website is not None:
             attrs["unit"] = website.unit
+        elif attrs.get("unit", getattr(self.instance, "unit", None)) is None:
+            raise serializers.ValidationError(
+                {"unit": _("Choose a website, or the unit whose websites the window covers.")}
+            )
         return super().validate(attrs)
 
 

@@ -110,6 +110,49 @@ def test_a_site_in_an_open_maintenance_window_is_probed_but_raises_nothing(check
     assert Check.objects.get(pk=in_window.pk).failures == 3  # probed and recorded all the same
 
 
+def test_a_window_of_a_unit_covers_the_websites_of_its_subtree_only(db):
+    _root, district_a, district_b, school_a = build_test_tree()
+    in_school = WebsiteFactory(unit=school_a, url="http://school-a.school.example/")
+    in_district = WebsiteFactory(unit=district_a, url="http://jyj-a.edu.example/")
+    in_sibling = WebsiteFactory(unit=district_b, url="http://jyj-b.edu.example/")
+    sync_checks()
+    now = timezone.now()
+    MaintenanceWindow.objects.create(
+        unit=district_a, starts_at=now - timezone.timedelta(hours=1), ends_at=now + timezone.timedelta(hours=1),
+        reason="区数据中心断电检修",
+    )  # fmt: skip
+    checks = list(Check.objects.filter(kind="http"))
+    for step in range(3):
+        store_results([refused(c) for c in checks], now=now + timezone.timedelta(seconds=step), schedule=False)
+    states = dict(Check.objects.filter(kind="http").values_list("website_id", "state"))
+    assert states == {in_school.pk: "maintenance", in_district.pk: "maintenance", in_sibling.pk: "critical"}
+    assert set(Finding.objects.filter(source="monitoring").values_list("website_id", flat=True)) == {in_sibling.pk}
+
+
+def test_a_weekly_window_silences_its_hours_only(checks):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    sunday_night = timezone.datetime(2026, 11, 1, 0, 0, tzinfo=shanghai)  # a Sunday, 00:00–06:00 every week
+    site = checks[0]
+    MaintenanceWindow.objects.create(
+        unit_id=site.unit_id, website_id=site.website_id, starts_at=sunday_night,
+        ends_at=sunday_night + timezone.timedelta(hours=6), repeat="weekly", reason="每周日凌晨系统备份",
+    )  # fmt: skip
+
+    def state_at(moment):
+        for step in range(3):
+            store_results([refused(site)], now=moment + timezone.timedelta(seconds=step), schedule=False)
+        return Check.objects.get(pk=site.pk).state
+
+    raised = Finding.objects.filter(source="monitoring", website_id=site.website_id)
+    assert state_at(timezone.datetime(2026, 11, 29, 3, 0, tzinfo=shanghai)) == "maintenance"  # a later Sunday
+    assert not raised.exists()
+    assert state_at(timezone.datetime(2026, 11, 29, 7, 0, tzinfo=shanghai)) == "critical"  # after its hours
+    assert raised.exists()
+    raised.delete()
+    assert state_at(timezone.datetime(2026, 12, 2, 3, 0, tzinfo=shanghai)) == "critical"  # a Wednesday
+    assert raised.exists()
+
+
 def test_fetch_rows_keeps_every_kind_of_value(db):
     text = "文字 \"引号\" 'x' \\ \n"
     blob = "hex(x'00ff10')" if connection.vendor == "sqlite" else "encode('\\x00ff10'::bytea, 'hex')"
