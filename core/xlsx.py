@@ -18,7 +18,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -325,6 +325,8 @@ def export_value(obj, name):
         return "、".join(str(labels.get(v, v)) for v in value)
     if value is None:
         return ""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value).isoformat()  # the bureau's clock, with its offset: 02:00+08:00, not 18:00Z
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     return value

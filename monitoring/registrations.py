@@ -125,7 +125,7 @@ register(
         in_menu=False,
         url_prefix="maintenance",
         bulk_edit_fields=["reason"],
-        export_fields=["id", "unit", "website", "starts_at", "ends_at", "reason"],
+        export_fields=["id", "unit", "website", "starts_at", "ends_at", "repeat", "repeat_until", "reason"],
         select_related=("unit", "website", "created_by"),
         # Schools announce the maintenance of their own sites.
         roles={

@@ -155,3 +155,13 @@ def test_the_same_through_the_api(region):
     assert body["website"] is None and body["repeat"] == "daily" and body["unit"] == region["unit_a"].pk
     listed = client.get("/api/monitoring/maintenance/", {"current": "true"}).json()["results"]
     assert [row["id"] for row in listed] == [body["id"]]  # open now: its first day started a moment ago
+
+
+def test_the_export_gives_the_local_times_and_the_repetition(region):
+    MaintenanceWindow.objects.create(
+        unit=region["unit_a"], starts_at=at(29, 2), ends_at=at(29, 4), repeat="weekly", reason="数据中心例行维护"
+    )
+    response = login(region["officer_a"]).get("/monitoring/maintenance/", {"export": "csv"})
+    rows = response.content.decode("utf-8-sig").splitlines()
+    assert rows[0] == "ID,单位,网站,开始,结束,重复,重复至,原因"
+    assert rows[1].endswith(",329901,,2026-11-29T02:00:00+08:00,2026-11-29T04:00:00+08:00,每周,,数据中心例行维护")
