@@ -45,17 +45,22 @@ def analyse_content(result: ProbeResult, context: ContentContext | None = None) 
         return None
     content_type = result.headers.get("content-type", "")
     html = decode_html(result.body, content_type)
+    # The page is judged where it was served from, as a browser reads it: its relative links resolve against the URL
+    # the redirects led to, and that site's links and scripts are its own (besides the ledger host's). A school site
+    # on its district's platform (站群) answers its ledger address with a redirect to the platform; judged at the
+    # ledger address, the platform's own menus and scripts were hidden links and scripts of unknown domains.
+    url = result.final_url or context.url
     outcome = ContentOutcome()
     baseline = json.loads(context.baseline_json) if context.baseline_json else None
     if baseline is None:
         # A site's first page is its provisional baseline until someone reviews one.
-        baseline = outcome.baseline = make_baseline([html], url=context.url)
+        baseline = outcome.baseline = make_baseline([html], url=url)
     variants = {"browser": html}
     for name, body in (result.variants or {}).items():
         variants[name] = decode_html(body, content_type)  # the same site: its headers were not kept
     analysis = analyse_page(
         html,
-        url=context.url,
+        url=url,
         baseline=baseline,
         keyword_library=context.library,
         site_domains=(context.host,),

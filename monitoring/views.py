@@ -487,7 +487,7 @@ def accept_baseline(check: Check, user, *, now=None) -> tuple[ContentBaseline, C
         raise ValidationError(_("Only the content check of a site has a baseline."))
     now = now or timezone.now()
     snapshot = current_page(check, now)
-    data = make_baseline([snapshot.text()], url=check.url)
+    data = make_baseline([snapshot.text()], url=snapshot.url or check.url)  # where the page was served from
     with transaction.atomic():
         if snapshot.pk is None:
             snapshot.save()

@@ -16,7 +16,9 @@ A baseline is built from one or more samples. Regions whose text differs between
 path) are treated as volatile too, because news lists are the part of a school page that changes every day.
 
 The page is defaced when little of the baseline's stable text is left, when both layout and text changed a lot, when
-much new text carries spam keywords, or when the title changed beyond recognition or became foreign-language or spam.
+much new text carries spam keywords, when the title changed beyond recognition or became foreign-language or spam, or
+when the redirects now lead to another site than the baseline's (``site``: the registrable domain the reviewed page was
+served from).
 """
 
 import re
@@ -29,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from ..vocabulary import DEFACEMENT, HARMFUL_KEYWORDS
+from .domains import site_of
 from .keywords import HIGH_RISK_CATEGORIES, KeywordLibrary
 from .page import _MEM_ID, _PARENT, REGION_DEPTH, Page  # noqa: F401 - REGION_DEPTH belongs to the fingerprint
 from .results import CRITICAL, HIGH, Detection
@@ -54,6 +57,7 @@ REASONS = {
     "title_changed": _("Title changed"),
     "foreign_title": _("Foreign-language title"),
     "spam_title": _("Harmful keywords in the title"),
+    "other_site": _("Served by another site after redirects"),
 }
 
 
@@ -339,9 +343,13 @@ def fingerprint(page: Page) -> dict:
 
 
 def make_baseline(html_samples: list[str], *, url: str = "") -> dict:
-    """A baseline from reviewed samples of the same page (JSON-serialisable)."""
+    """A baseline from reviewed samples of the same page (JSON-serialisable). ``url``: where the page was served
+    from, after its redirects."""
     prints = [fingerprint(Page(html, url=url)) for html in html_samples]
-    return baseline_from_fingerprints(prints)
+    baseline = baseline_from_fingerprints(prints)
+    if url:
+        baseline["site"] = site_of(url)
+    return baseline
 
 
 def baseline_from_fingerprints(prints: list[dict]) -> dict:
@@ -456,6 +464,9 @@ def compare(baseline: dict, analysis, library: KeywordLibrary | None = None) -> 
     spam_words = title_spam(title, library)
     if spam_words:
         reasons.append("spam_title")
+    site, now_site = baseline.get("site"), site_of(analysis.url)
+    if site and now_site and now_site != site:
+        reasons.append("other_site")  # hijacked to another site, or moved to a platform: either way, to review
     if not reasons:
         return None
     if structure is None:
@@ -474,6 +485,8 @@ def compare(baseline: dict, analysis, library: KeywordLibrary | None = None) -> 
             "baseline_titles": titles,
             "title_keywords": spam_words,
             "baseline_samples": baseline.get("samples", 1),
+            "url": analysis.url,
+            "baseline_site": site or "",
         },
     )
 

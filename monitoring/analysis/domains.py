@@ -114,6 +114,14 @@ def registrable_domain(host: str) -> str:
     return ".".join(labels[-2:])
 
 
+def site_of(url: str) -> str:
+    """The site a URL belongs to: its host's registrable domain, or the address itself for an IP address."""
+    host = host_of(url)
+    if not host or ":" in host or host.replace(".", "").isdigit():
+        return host
+    return registrable_domain(host)
+
+
 def matches_suffix(host: str, suffixes) -> bool:
     return any(host == suffix or host.endswith("." + suffix) for suffix in suffixes)
 

@@ -486,3 +486,25 @@ def test_utf8_pages_stay_utf8_with_a_stray_byte_a_cut_character_or_a_byte_order_
     assert decode_html(cut) == text[: text.rindex("号")] + "\ufffd"
     assert decode_html(b"\xef\xbb\xbf" + body, "text/html; charset=gbk") == text  # the byte-order mark wins
     assert decode_html("café".encode("latin-1"), "text/html; charset=ISO-8859-1") == "café"  # windows-1252
+
+
+def test_the_site_of_a_url():
+    from monitoring.analysis.domains import site_of
+
+    assert site_of("https://www.hzyz.edu.cn/index.html") == "hzyz.edu.cn"
+    assert site_of("https://zq.platform.example/site/12/") == "platform.example"
+    assert site_of("http://10.12.0.8:8080/") == "10.12.0.8"  # an address is its own site, not "0.8"
+    assert site_of("http://[2001:db8::1]/") == "2001:db8::1"
+    assert site_of("/relative") == ""
+
+
+def test_a_baseline_knows_the_site_it_was_served_from():
+    html = page("<p>学校简介：学校创办于1952年，现有教学班36个。</p>")
+    baseline = make_baseline([html], url="https://zq.platform.example/site/12/index.html")
+    assert baseline["site"] == "platform.example"
+    same = analyse_page(html, url="https://www2.platform.example/site/12/", baseline=baseline)
+    assert DEFACEMENT not in {d.kind for d in same.detections}
+    elsewhere = analyse_page(html, url="https://www.other.example/", baseline=baseline)
+    assert [d.evidence["reasons"] for d in elsewhere.detections if d.kind == DEFACEMENT] == [["other_site"]]
+    older = {key: value for key, value in baseline.items() if key != "site"}  # made before baselines kept it
+    assert DEFACEMENT not in {d.kind for d in analyse_page(html, url="https://x.example/", baseline=older).detections}

@@ -331,6 +331,40 @@ def test_a_school_page_in_gbk_is_analysed_and_its_evidence_points_into_its_copy(
         assert source[match["offset"] : match["offset"] + match["length"]] in words
 
 
+PLATFORM_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>测试学校</title>
+<script src="https://zq.platform.example/site/s0/js/common.js"></script></head><body>
+<ul class="submenu" style="display:none"><li><a href="https://zq.platform.example/site/s0/col/1.html">学校概况</a></li>
+<li><a href="https://zq.platform.example/site/s0/col/2.html">校园新闻</a></li></ul>
+<div id="content"><p>测试学校坚持立德树人，办人民满意的教育。本学期开展读书节、科技节和运动会等活动。</p></div>
+<div class="footer">苏ICP备12345678号-1 苏公网安备32010202000001号</div></body></html>"""
+
+
+def test_a_site_on_its_districts_platform_is_judged_where_its_page_is_served(checks):
+    """Many school sites live on their district's site platform (站群): the ledger address redirects there. Judged at
+    the ledger address, the platform's own menu and scripts were hidden links and scripts of an unknown domain. If the
+    redirects later lead to another site, the page is no longer the reviewed one."""
+    site = Check.objects.filter(kind="content").order_by("pk").first()
+    platform_url = "https://zq.platform.example/site/s0/index.html"
+
+    def probe(final_url, at, digest):
+        result = ProbeResult(
+            site.pk, "content", ok=True, status=200, latency_ms=30.0, body=PLATFORM_PAGE.encode(), body_hash=digest,
+            final_url=final_url, redirects=[(302, site.url)],
+        )  # fmt: skip
+        store_results([result], now=at, schedule=False)
+        return Check.objects.get(pk=site.pk)
+
+    now = timezone.now()
+    stored = probe(platform_url, now, b"\5" * 16)
+    assert stored.detections == [], stored.detections
+    assert stored.state == "ok"
+    moved = probe("https://www.elsewhere.example/index.html", now + timezone.timedelta(hours=1), b"\6" * 16)
+    defacement = next(d for d in moved.detections if d["kind"] == "defacement")
+    assert defacement["evidence"]["reasons"] == ["other_site"]
+    assert defacement["evidence"]["baseline_site"] == "platform.example"
+    assert defacement["evidence"]["url"] == "https://www.elsewhere.example/index.html"
+
+
 def test_an_event_is_told_in_the_readers_language(checks):
     """The monitor stores in the language it runs in; a reader sees a change of state, and a detection, in hers."""
     store_results([refused(checks[0])], now=timezone.now(), schedule=False)  # inside the grace period: a warning
