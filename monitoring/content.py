@@ -58,6 +58,7 @@ def analyse_content(result: ProbeResult, context: ContentContext | None = None) 
     variants = {"browser": html}
     for name, body in (result.variants or {}).items():
         variants[name] = decode_html(body, content_type)  # the same site: its headers were not kept
+    redirects = {name: meta.get("redirected_to", "") for name, meta in (result.variant_meta or {}).items()}
     analysis = analyse_page(
         html,
         url=url,
@@ -66,6 +67,7 @@ def analyse_content(result: ProbeResult, context: ContentContext | None = None) 
         site_domains=(context.host,),
         variants=variants if len(variants) > 1 else None,
         headers=result.headers,
+        variant_redirects={name: target for name, target in redirects.items() if target} or None,
     )
     outcome.detections = list(analysis.detections)
     return outcome

@@ -20,7 +20,8 @@ TROUBLE = [
     ("hidden_css_display_none", None), ("hidden_offscreen_position", None), ("hidden_js_write_hidden", None),
     ("hidden_marquee_tiny", None), ("hidden_comment_links", None), ("defaced", None), ("keywords", None),
     ("id_leak", None), ("missing_icp", None), ("malicious_script", None), ("cloaking_spider", None),
-    ("cloaking_referer", None), ("stale", None), ("refused", None), ("error", None), ("slow", None),
+    ("cloaking_referer", None), ("cloaking_referer_redirect", None), ("stale", None), ("refused", None),
+    ("error", None), ("slow", None),
     ("timeout", None), ("healthy", "expired"), ("healthy", "expiring"), ("healthy", "self_signed"),
     ("healthy", "wrong_host"),
 ]  # fmt: skip

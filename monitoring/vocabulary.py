@@ -121,6 +121,7 @@ FARM_SCENARIOS = (
         "cloaking_spider",
         "cloaking_mobile",
         "cloaking_referer",
+        "cloaking_referer_redirect",  # an HTTP 302 to the spam site for visitors from a search engine
     ]
 )
 

@@ -3,10 +3,11 @@
 Public API::
 
     analyse_page(html, *, url, baseline=None, keyword_library=None, known_script_domains=(), site_domains=(),
-                 variants=None, headers=None) -> PageAnalysis
+                 variants=None, headers=None, variant_redirects=None) -> PageAnalysis
     make_baseline(html_samples, *, url="") -> dict          # JSON-serialisable reviewed baseline
     compare(baseline, analysis) -> Detection | None         # defacement against a baseline
-    compare_variants(variants, *, url="", site_domains=(), keyword_library=None) -> Detection | None
+    compare_variants(variants, *, url="", site_domains=(), keyword_library=None, redirected_to=None)
+        -> Detection | None
     KeywordLibrary.default() / KeywordLibrary.from_entries(((category, word), ...), whitelist=())
 
 The page is parsed once (lexbor) and every analyser reads the same ``Page``. Each analyser reports at most one
@@ -55,12 +56,15 @@ def analyse_page(
     site_domains=(),
     variants: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    variant_redirects: dict[str, str] | None = None,
 ) -> PageAnalysis:
     """Run every content analyser over one page.
 
-    ``html`` is the body as a browser gets it (the 'browser' variant). ``site_domains`` are the site's own domains
-    besides the URL's; ``variants`` maps 'spider' / 'mobile' / 'referer' to the bodies fetched with those identities;
-    ``headers`` are the response headers (for outdated-software banners).
+    ``html`` is the body as a browser gets it (the 'browser' variant), ``url`` where it was served from (after its
+    redirects). ``site_domains`` are the site's own domains besides the URL's; ``variants`` maps 'spider' / 'mobile'
+    / 'referer' to the bodies fetched with those identities, and ``variant_redirects`` the same names to where the
+    server's redirects sent them ('' for none; a variant may have a redirect and no body); ``headers`` are the
+    response headers (for outdated-software banners).
     """
     library = keyword_library or KeywordLibrary.default()
     page = Page(html, url=url, scope=SiteScope(url, site_domains))
@@ -74,13 +78,15 @@ def analyse_page(
         find_stale_software(page, headers),
     ]
     cloaking = find_script_cloaking(page)
-    if variants:
-        cloaking = merge(
-            compare_variants(
-                {**variants, "browser": html}, url=url, site_domains=site_domains, keyword_library=library
-            ),
-            cloaking,
+    if variants or variant_redirects:
+        compared = compare_variants(
+            {**(variants or {}), "browser": html},
+            url=url,
+            site_domains=site_domains,
+            keyword_library=library,
+            redirected_to=variant_redirects,
         )
+        cloaking = merge(compared, cloaking)
     detections.append(cloaking)
     analysis = PageAnalysis(url=url, title=page.title, fingerprint=Sketch(page))
     analysis.detections = [detection for detection in detections if detection is not None]

@@ -5,7 +5,8 @@ requests, see ``compare_variants``); client-side cloaking is a script that redir
 names a search engine or ``navigator.userAgent`` names a spider or a phone (``find_script_cloaking``).
 
 A variant is cloaked when, compared with the browser variant, it adds foreign spam links, spam keywords or a redirect
-to a foreign site, or when its text is grossly different. Mobile templates that show a subset of the same news, and
+to a foreign site (in its page, or by the server: an HTTP redirect, even to a site that gives no page), or when its
+text is grossly different. Mobile templates that show a subset of the same news, and
 fetches that differ by a date or one rotated news item, stay quiet: similarity is measured as the share of the
 variant's text found in the browser's (containment), which is high for subsets.
 """
@@ -70,18 +71,28 @@ def compare_variants(
     url: str = "",
     site_domains=(),
     keyword_library: KeywordLibrary | None = None,
+    redirected_to: dict[str, str] | None = None,
 ) -> Detection | None:
-    """Compare the 'spider', 'mobile' and 'referer' bodies with the 'browser' body of the same URL."""
+    """Compare the 'spider', 'mobile' and 'referer' bodies with the 'browser' body of the same URL.
+
+    ``url`` is where the browser's redirects led. ``redirected_to`` gives, per variant, where the server's redirects
+    sent it (empty: nowhere); a variant sent to a foreign site is cloaked even when that site gave no page.
+    """
     if "browser" not in variants:
         return None
     library = keyword_library or KeywordLibrary.default()
     scope = SiteScope(url, site_domains)
     browser = _Facts(variants["browser"], scope, library)
+    redirected_to = redirected_to or {}
     report, techniques = {}, []
     for name, technique in VARIANT_TECHNIQUES.items():
-        if not variants.get(name):
+        target = redirected_to.get(name, "")
+        sent_away = bool(target) and scope.is_foreign(host_of(target))
+        if not variants.get(name) and not sent_away:
             continue
-        facts = _Facts(variants[name], scope, library)
+        facts = _Facts(variants.get(name) or "", scope, library)
+        if sent_away:
+            facts.redirects.add(target)
         reasons = []
         new_hosts = sorted(facts.hosts.keys() - browser.hosts.keys())
         if any(is_spam_host(host) for host in new_hosts):

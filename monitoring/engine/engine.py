@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+import yarl
 
 from monitoring.vocabulary import CONTENT, DNS, HTTP, IPV6, TLS
 
@@ -78,6 +79,7 @@ SEARCH_REFERER = "https://www.baidu.com/s?wd="
 # The few response headers worth keeping: software banners (stale sites), freshness, and what the body is.
 HEADER_SUBSET = ("Server", "X-Powered-By", "Last-Modified", "Content-Type", "Content-Length")
 _HEADER_KEYS = tuple((name, name.lower()) for name in HEADER_SUBSET)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 ANALYSE_MODES = ("inline", "thread", "process")
 
@@ -458,8 +460,10 @@ class Engine:
         headers: dict[str, str] | None,
         timeout: aiohttp.ClientTimeout,
         result: ProbeResult,
+        follow: bool = True,
     ) -> bytes | None:
-        """GET ``url`` following redirects; fill status, timings, redirects, headers. None when it failed."""
+        """GET ``url`` following redirects (``follow``; else a redirect's hop is added to ``result.redirects``); fill
+        status, timings, redirects, headers. None when it failed."""
         stage = "ttfb"
         t0 = time.perf_counter()
         try:
@@ -467,6 +471,7 @@ class Engine:
                 url,
                 headers=headers,
                 timeout=timeout,
+                allow_redirects=follow,
                 max_redirects=self.max_redirects,
                 trace_request_ctx=result.phases if self.trace_phases else None,
             ) as resp:
@@ -475,6 +480,8 @@ class Engine:
                 result.status = resp.status
                 if resp.history:
                     result.redirects = _redirects(resp.history)
+                elif not follow and resp.status in REDIRECT_STATUSES:
+                    result.redirects.append((resp.status, storable(resp.headers.get("Location", ""))))
                 result.final_url = str(resp.url)  # yarl percent-encodes what is not ASCII
                 found = resp.headers
                 kept = result.headers
@@ -578,14 +585,40 @@ class Engine:
                 result.variant_meta[name] = {"status": None, "final_url": "", "body_hash": None, "error": "unknown"}
                 continue
             scratch = ProbeResult(target.check_id, target.kind)
-            body = await self._fetch(self._session, target.url, headers, timeout, scratch)
-            meta = {"status": scratch.status, "final_url": scratch.final_url, "body_hash": None, "error": scratch.error}
+            body, redirected_to = await self._fetch_hop_by_hop(target.url, headers, timeout, scratch)
+            meta = {"status": scratch.status, "final_url": scratch.final_url, "body_hash": None, "error": scratch.error,
+                    "redirected_to": redirected_to}  # fmt: skip
             if body is not None:
                 meta["body_hash"] = variant_digest = body_hash(body)
                 result.variants[name] = body
                 differs = differs or variant_digest != digest or scratch.final_url != result.final_url
+            elif redirected_to and redirected_to != result.final_url:
+                differs = True  # sent elsewhere, and that could not be fetched: where to is the evidence
             result.variant_meta[name] = meta
         return differs
+
+    async def _fetch_hop_by_hop(
+        self, url: str, headers: dict[str, str], timeout: aiohttp.ClientTimeout, result: ProbeResult
+    ) -> tuple[bytes | None, str]:
+        """``_fetch`` following the redirects one at a time, and where they led: the last redirect's target (absolute;
+        '' when there was none), known even when that target cannot be fetched. Cloaking sites redirect search
+        visitors to a spam site that is often down, or out of reach of a closed education network."""
+        redirected_to = ""
+        for _hop in range(self.max_redirects + 1):
+            hops = len(result.redirects)
+            body = await self._fetch(self._session, url, headers, timeout, result, follow=False)
+            if body is None or len(result.redirects) == hops or not result.redirects[-1][1]:
+                return body, redirected_to
+            try:
+                url = redirected_to = str(yarl.URL(url).join(yarl.URL(result.redirects[-1][1])))
+            except ValueError as exc:
+                _fail(result, ERROR_INVALID_URL, f"redirect to {result.redirects[-1][1]!r}: {exc}")
+                return None, redirected_to
+            if not url.startswith(("http://", "https://")):
+                _fail(result, ERROR_INVALID_URL, f"redirect to {url!r}")
+                return None, redirected_to
+        _fail(result, ERROR_HTTP, f"more than {self.max_redirects} redirects")
+        return None, redirected_to
 
     async def _probe_dns(self, target: ProbeTarget) -> ProbeResult:
         result = ProbeResult(target.check_id, target.kind)

@@ -723,6 +723,12 @@ class SchoolPages:
         body = f'<html><head><meta http-equiv="refresh" content="0;url={target}"></head><body></body></html>'.encode()
         return Page(302, {"Content-Type": HTML_TYPE, "Server": "nginx", "Location": target}, body)
 
+    def referer_redirect(self) -> Page:
+        """Visitors coming from a search engine are sent to the gambling site by the server itself (来路跳转)."""
+        target = self.spam[0][1]
+        body = f'<html><head><title>302 Found</title></head><body><a href="{target}">{target}</a></body></html>'
+        return Page(302, {"Content-Type": HTML_TYPE, "Server": "nginx", "Location": target}, body.encode())
+
     def referer_page(self) -> Page:
         """Visitors coming from a search engine are bounced to the gambling site."""
         target = self.spam[0][1]
@@ -732,6 +738,14 @@ class SchoolPages:
         )
         text = self._spam_html(f"{self.spam[0][0]} - {self.school}").replace("</head>", redirect + "</head>", 1)
         return self._page(text)
+
+
+# The spam sites the farm's pages link and redirect to: the farm drops every connection to them, as to a dead site
+# (spam domains come and go; a closed education network may not reach them at all). A monitor must judge a cloaked
+# site by where it is sent, not by a page it may never get.
+SPAM_HOSTS = frozenset(
+    host for _text, url in c.SPAM_LINKS for host in (url.split("/")[2], url.split("/")[2].replace("www.", "m.", 1))
+)
 
 
 _WORD = re.compile(r"\b\w+\b")

@@ -30,6 +30,7 @@ from monitoring.simfarm.certs import CertificateAuthority, ContextCache
 from monitoring.simfarm.pages import (
     DEFAULT_PAGE_SIZE,
     HTML_TYPE,
+    SPAM_HOSTS,
     Page,
     SchoolPages,
     from_search_engine,
@@ -289,6 +290,8 @@ class Farm:
                 spam, wants_spam = pages.spider_page(), lambda r: is_spider(r.headers.get("User-Agent", ""))
             elif scenario == "cloaking_mobile":
                 spam, wants_spam = pages.mobile_redirect(), lambda r: is_mobile(r.headers.get("User-Agent", ""))
+            elif scenario == "cloaking_referer_redirect":
+                spam, wants_spam = pages.referer_redirect(), lambda r: from_search_engine(r.headers.get("Referer", ""))
             else:
                 spam, wants_spam = pages.referer_page(), lambda r: from_search_engine(r.headers.get("Referer", ""))
             spam = encoded(spam)
@@ -314,6 +317,8 @@ class Farm:
                 if request.secure:
                     return _json({"error": "the control API is on the HTTP port"}, 404)
                 return await self._control(request)
+            if hostname in SPAM_HOSTS:
+                return await self._drop(request)  # the spam sites the pages point to are down
             return _response(self._no_site)
         if (not site.ipv6 and _over_ipv6(request)) or (site.tls == "none" and request.secure):
             return await self._drop(request)

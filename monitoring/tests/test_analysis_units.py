@@ -421,6 +421,24 @@ def test_compare_variants():
     assert compare_variants({"spider": spider}, url=URL) is None
 
 
+def test_a_variant_sent_to_another_site_by_the_server_is_cloaked_without_a_page():
+    browser = school_page(0)
+    sent = {"browser": browser}  # the referer variant was redirected, and the target gave no page
+    found = compare_variants(sent, url=URL, redirected_to={"referer": "http://www.bet-888.example/?from=school"})
+    assert found.technique == "cloaking_referer"
+    assert found.evidence["variants"]["referer"]["reasons"] == ["redirect"]
+    assert found.evidence["variants"]["referer"]["redirects"] == ["http://www.bet-888.example/?from=school"]
+    # Redirects within the site (to its mobile host, to the same page over HTTPS) are no cloaking.
+    own = {"mobile": "https://m.school.example/", "spider": URL}
+    assert compare_variants({"browser": browser, "mobile": browser}, url=URL, redirected_to=own) is None
+    # The site on its platform: the page is judged where the browser was sent, so the platform is the site's own.
+    platform = "https://zq.platform.example/site/12/"
+    moved = compare_variants(sent, url=platform, site_domains=("www.school.example",),
+                             redirected_to={"mobile": "https://zq.platform.example/m/site/12/"})  # fmt: skip
+    assert moved is None
+    assert analyse(browser, variant_redirects={"spider": "http://www.bet-888.example/"}).get(CLOAKING) is not None
+
+
 def test_compare_variants_gross_difference():
     browser = school_page(0)
     other = page(

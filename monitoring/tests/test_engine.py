@@ -17,6 +17,7 @@ import ssl
 import threading
 import time
 from collections import defaultdict
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -170,6 +171,7 @@ class Farm:
         app.router.add_get("/ok", self.ok)
         app.router.add_get("/page", self.page)
         app.router.add_get("/redirect/{n}", self.redirect)
+        app.router.add_get("/away", self.away)
         app.router.add_get("/big", self.big)
         app.router.add_get("/chunked-big", self.chunked_big)
         app.router.add_get("/slow-headers", self.slow_headers)
@@ -242,6 +244,12 @@ class Farm:
     async def redirect(self, request):
         n = int(request.match_info["n"])
         raise web.HTTPFound(f"/redirect/{n - 1}" if n > 1 else "/ok")
+
+    async def away(self, request):
+        """A redirect for spiders only (``?to=`` the target), the page for everybody else."""
+        if "spider" in request.headers.get("User-Agent", "").lower():
+            raise web.HTTPFound(request.query["to"])
+        return web.Response(text="the school page")
 
     async def big(self, request):
         return web.Response(body=b"x" * 100_000)
@@ -582,6 +590,44 @@ def test_unchanged_body_still_returned_when_a_variant_differs(farm):
     )
     result = probe(farm, target)
     assert not result.body_changed and result.body is not None and "spider" in result.variants
+
+
+def test_a_variant_follows_its_redirects_hop_by_hop_and_says_where_they_led(farm):
+    target = ProbeTarget(1, CONTENT, "http://cloak.test/redirect/3", want_body=True, variants=("spider",))
+    result = probe(farm, target)
+    meta = result.variant_meta["spider"]
+    assert meta["redirected_to"] == "http://cloak.test/ok" == meta["final_url"] == result.final_url
+    assert meta["status"] == 200 and result.variants["spider"] == result.body
+
+
+def test_a_variant_sent_to_a_dead_site_keeps_where_it_was_sent(farm):
+    """Cloaked sites send spiders or search visitors to a spam site that is often down: the page is analysed anyway
+    (even when it did not change), with where the variant was sent as the evidence."""
+    dead = f"http://spam.test:{free_port()}/?from=cloak"
+    url = f"http://cloak.test/away?{urlencode({'to': dead})}"
+    first = probe(farm, ProbeTarget(1, CONTENT, url))
+    result = probe(farm, ProbeTarget(1, CONTENT, url, last_body_hash=first.body_hash, want_body=True,
+                                     variants=("spider", "mobile")))  # fmt: skip
+    spider, mobile = result.variant_meta["spider"], result.variant_meta["mobile"]
+    assert spider["redirected_to"] == dead and spider["error"] == "refused" and "spider" not in result.variants
+    assert mobile["redirected_to"] == "" and result.variants["mobile"] == b"the school page"
+    assert not result.body_changed and result.body == b"the school page"  # kept for the analysis
+
+
+@pytest.mark.parametrize(
+    ("location", "error"), [("javascript:alert(1)", "invalid_url"), ("ftp://files.test/a.zip", "invalid_url")]
+)
+def test_a_variant_redirect_that_is_no_web_address_is_an_error(farm, location, error):
+    url = f"http://cloak.test/away?{urlencode({'to': location})}"
+    result = probe(farm, ProbeTarget(1, CONTENT, url, want_body=True, variants=("spider",)))
+    assert result.ok and result.variant_meta["spider"]["error"] == error and "spider" not in result.variants
+
+
+def test_a_variant_in_a_redirect_loop_gives_up_after_the_limit(farm):
+    url = f"http://cloak.test/away?{urlencode({'to': '/redirect/7'})}"
+    result = probe(farm, ProbeTarget(1, CONTENT, url, want_body=True, variants=("spider",)))
+    meta = result.variant_meta["spider"]  # away -> 7 -> 6 -> 5 -> 4 -> 3: five redirects followed, the sixth not
+    assert meta["error"] == "http" and meta["redirected_to"] == "http://cloak.test/redirect/2"
 
 
 # --- sweeps ----------------------------------------------------------------------------------------------------------

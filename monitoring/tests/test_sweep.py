@@ -10,6 +10,7 @@ from findings.models import Finding
 from monitoring import rollups
 from monitoring.ledger import sync_checks
 from monitoring.models import Check, CheckEvent, ContentBaseline, PageSnapshot, WeeklyRollup
+from monitoring.simfarm.pages import SPAM_HOSTS
 from monitoring.simfarm.testing import running_farm
 from monitoring.sweep import claim_due, probe_checks, run_due
 
@@ -225,3 +226,27 @@ def test_school_sites_in_gbk_are_judged_by_their_chinese_text(tmp_path):
     sweep_new_sites(sites, ["content"], tmp_path)
     assert {d["kind"] for d in check(gambling, "content").detections} == {"harmful_keywords"}
     assert check(healthy, "content").detections == [] and check(healthy, "content").state == "ok"
+
+
+@pytest.mark.django_db
+def test_each_cloaking_scenario_of_the_farm_is_found_through_the_engine(tmp_path):
+    """Cloaked sites answer spiders, phones and search visitors differently, often with an HTTP redirect to a spam
+    site that gives no page (down, or out of reach of a closed education network; in the farm, an unknown site that
+    answers 404). The redirect is the evidence, wherever it leads."""
+    scenarios = ("cloaking_spider", "cloaking_mobile", "cloaking_referer", "cloaking_referer_redirect", "healthy")
+    hosts = {scenario: f"www.{scenario.replace('_', '-')}.school.example" for scenario in scenarios}
+    sweep_new_sites([{"host": host, "scenario": scenario} for scenario, host in hosts.items()], ["content"], tmp_path)
+    for scenario, host in hosts.items():
+        detections = {d["kind"]: d for d in check(host, "content").detections}
+        if scenario == "healthy":
+            assert detections == {}
+            continue
+        technique = "cloaking_referer" if scenario == "cloaking_referer_redirect" else scenario
+        assert "cloaking" in detections, (scenario, detections)
+        assert technique in detections["cloaking"]["evidence"]["techniques"], scenario
+    for scenario, variant in (("cloaking_mobile", "mobile"), ("cloaking_referer_redirect", "referer")):
+        cloaking = next(d for d in check(hosts[scenario], "content").detections if d["kind"] == "cloaking")
+        report = cloaking["evidence"]["variants"][variant]
+        assert report["reasons"] == ["redirect"], report  # the spam site gave no page to compare: only where to
+        assert [url.split("/")[2] for url in report["redirects"]] == [report["redirects"][0].split("/")[2]]
+        assert report["redirects"][0].split("/")[2] in SPAM_HOSTS
