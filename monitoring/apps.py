@@ -8,3 +8,6 @@ class MonitoringConfig(AppConfig):
 
     def ready(self):
         from . import registrations, services, signals, tasks  # noqa: F401
+        from .alerts import register_event_types
+
+        register_event_types()

@@ -33,7 +33,7 @@ from findings.models import OPEN_STATUSES, Finding, FindingSource, FindingStatus
 from findings.writer import AssetIndex, write_records
 from orgs.models import Unit
 
-from . import rollups, rules
+from . import alerts, rollups, rules
 from . import vocabulary as v
 from .analysis import Detection
 from .content import ContentContext, ContentOutcome, analyse_content
@@ -62,6 +62,7 @@ class StoreCounts:
     analysed: int = 0  # pages analysed (here or in the pool)
     state_updates: int = 0  # checks whose row was written
     refused: int = 0  # results the database refused even stored alone (``sweep.Monitor`` leaves them out)
+    alerts: int = 0  # messages sent on the channels (``monitoring.alerts``)
     by_state: dict = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: StoreCounts) -> None:
@@ -318,6 +319,7 @@ def store_results(
     rollup = rollups.Accumulator(now)
     new_baselines: list[ContentBaseline] = []
     stored: list[Check] = []
+    to_alert: list[alerts.Alert] = []
     stale_days = settings.EDUSEC_MONITOR_STALE_DAYS
     clock, refresh_every = time.monotonic(), settings.EDUSEC_MONITOR_FINDING_REFRESH
     for result in results:
@@ -355,10 +357,13 @@ def store_results(
                 found.append(_plain(stale))
         detections = found
         previous = {d["kind"]: d for d in check.detections}
+        recorded = len(events)
         _record_changes(check, previous, detections, now, events, page)
         maintenance = check.website_id in websites_in_maintenance or (
             bool(units_in_maintenance) and check.unit.path.startswith(units_in_maintenance)
         )
+        if not maintenance and len(events) > recorded:
+            to_alert += alerts.alerts_of(events[recorded:], check.unit_id, check.website_id)
         state = CheckState.MAINTENANCE if maintenance else rules.state_of(detections, failing=failing)
         if state != check.state:
             events.append(
@@ -413,6 +418,7 @@ def store_results(
         if pending_findings is None or write_findings or to_fix:
             counts.findings_written = flush_findings(records)
         counts.findings_fixed = _fix(to_fix, now)
+        counts.alerts = alerts.send_safely(to_alert, now)
     counts.events = len(events)
     return counts
 

@@ -1,0 +1,162 @@
+"""The monitor's alerts on the platform's channels (``core.channels``): in-app, e-mail, group robots, webhooks.
+
+A bureau must know within minutes when a school site is down, defaced, carrying hidden links or leaking personal
+information, without watching the status board. An alert goes out when a detection *appears* (after the check's grace
+period, so a single failed probe does not page anybody) and, for a site that was down, when it is back. Nothing is
+sent while a maintenance window covers the site, and nothing for the quieter detections (slow, IPv6, DNS, missing
+ICP number, stale site): those are findings to work through, not news.
+
+One message per event type and unit per store, listing that unit's sites: a district-wide outage sends one message
+per school rather than one per check, and each message names only sites of the unit it is addressed to. It is
+addressed to the site's unit and to the unit above it (the school's supervising bureau); the robots and webhooks of
+units further up get it when they are set to receive their subordinate units' events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import vocabulary as v
+
+logger = logging.getLogger(__name__)
+
+DOWN, RECOVERED, CONTENT, CERTIFICATE = (
+    "monitoring.down",
+    "monitoring.recovered",
+    "monitoring.content",
+    "monitoring.certificate",
+)
+
+EVENT_TYPES = {
+    DOWN: _("A website is down or answers with an error"),
+    RECOVERED: _("A website is back up"),
+    CONTENT: _("Defacement, hidden links, harmful content or leaked personal information on a website"),
+    CERTIFICATE: _("A website's certificate is invalid or expires soon"),
+}
+
+# Detection kind -> the event type its appearance sends; a cleared DOWN or HTTP_ERROR sends RECOVERED.
+ALERTING_DETECTIONS = {
+    v.DOWN: DOWN,
+    v.HTTP_ERROR: DOWN,
+    v.TLS_INVALID: CERTIFICATE,
+    v.TLS_EXPIRING: CERTIFICATE,
+    v.DEFACEMENT: CONTENT,
+    v.HIDDEN_LINKS: CONTENT,
+    v.MALICIOUS_SCRIPT: CONTENT,
+    v.HARMFUL_KEYWORDS: CONTENT,
+    v.PERSONAL_INFO: CONTENT,
+    v.CLOAKING: CONTENT,
+}
+RECOVERING_DETECTIONS = {v.DOWN, v.HTTP_ERROR}
+
+MAX_SITES_LISTED = 20  # per message; the rest are counted
+
+
+def register_event_types() -> None:
+    from core.channels import register_event_type
+
+    for code, label in EVENT_TYPES.items():
+        register_event_type(code, label)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    event_type: str
+    unit_id: int
+    website_id: int
+    detection: str
+    summary: str  # the detection's summary (a translatable message id)
+
+
+def alerts_of(events, unit_id: int, website_id: int) -> list[Alert]:
+    """The alerts that a check's new events (``CheckEvent`` rows of one store) call for."""
+    found = []
+    for event in events:
+        if event.kind == "detected":
+            event_type = ALERTING_DETECTIONS.get(event.detection)
+        elif event.kind == "cleared" and event.detection in RECOVERING_DETECTIONS:
+            event_type = RECOVERED
+        else:
+            event_type = None
+        if event_type is not None:
+            found.append(Alert(event_type, unit_id, website_id, event.detection, event.summary))
+    return found
+
+
+def send(alerts: list[Alert], now) -> int:
+    """Notify the units of ``alerts``, one message per (event type, unit); the number of messages."""
+    if not alerts:
+        return 0
+    from assets.models import Website
+    from core.channels import notify
+    from orgs.models import Unit
+
+    grouped: dict[tuple[str, int], list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        grouped[(alert.event_type, alert.unit_id)].append(alert)
+    websites = Website.objects.in_bulk({alert.website_id for alert in alerts})
+    units = Unit.objects.in_bulk({alert.unit_id for alert in alerts})
+    parents = Unit.objects.in_bulk(
+        {unit.path[: -Unit.steplen] for unit in units.values() if unit.depth > 1}, field_name="path"
+    )
+    sent = 0
+    for (event_type, unit_id), items in grouped.items():
+        unit = units.get(unit_id)
+        if unit is None:
+            continue
+        sites: dict[int, list[Alert]] = defaultdict(list)
+        for alert in items:
+            sites[alert.website_id].append(alert)
+        title, body, url = _message(event_type, unit, sites, websites, now)
+        addressed = [unit]
+        parent = parents.get(unit.path[: -Unit.steplen])
+        if parent is not None:
+            addressed.append(parent)
+        notify(event_type, units=addressed, title=title, body=body, url=url)
+        sent += 1
+    return sent
+
+
+def _message(event_type: str, unit, sites: dict[int, list[Alert]], websites, now) -> tuple[str, str, str]:
+    names = []
+    lines = []
+    for website_id, alerts in sites.items():
+        website = websites.get(website_id)
+        if website is None:
+            continue
+        names.append(website.name)
+        if len(lines) < MAX_SITES_LISTED:
+            what = ", ".join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in alerts))
+            lines.append(gettext("- %(site)s (%(url)s): %(what)s") % {"site": website.name, "url": website.url,
+                                                                     "what": what})  # fmt: skip
+    if len(sites) > MAX_SITES_LISTED:
+        lines.append(gettext("… and %(count)d more sites.") % {"count": len(sites) - MAX_SITES_LISTED})
+    label = EVENT_TYPES[event_type]
+    if len(names) == 1:
+        title = gettext("%(event)s: %(site)s") % {"event": label, "site": names[0]}
+    else:
+        title = gettext("%(event)s: %(count)d sites of %(unit)s") % {"event": label, "count": len(names), "unit": unit}
+    when = formats.date_format(timezone.localtime(now), "Y-m-d H:i")
+    body = "\n".join([gettext("%(unit)s, %(time)s") % {"unit": unit, "time": when}, *lines])
+    only = next(iter(sites)) if len(sites) == 1 else None
+    url = reverse("monitoring:site", args=[only]) if only is not None else reverse("monitoring:board")
+    return title, body, url
+
+
+def send_safely(alerts: list[Alert], now) -> int:
+    """``send``, in its own savepoint: a failure to alert is logged and costs the alerts, never the stored results."""
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            return send(alerts, now)
+    except Exception:
+        logger.exception("monitoring alerts not sent (%d alerts)", len(alerts))
+        return 0

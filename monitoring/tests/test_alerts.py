@@ -1,0 +1,129 @@
+"""The monitor's alerts on the channels: who is told that a site is down, back, defaced or has a bad certificate; one
+message per unit per store; nothing during maintenance or for the quieter detections; and a failure to alert never
+costs the stored results."""
+
+import pytest
+from django.utils import timezone
+
+from assets.tests.factories import WebsiteFactory
+from core.channels.forms import sync_subscriptions
+from core.models import ChannelEndpoint, Delivery, Notification
+from core.testing import build_test_tree, make_user
+from monitoring import alerts
+from monitoring.engine.targets import ProbeResult
+from monitoring.ledger import sync_checks
+from monitoring.models import Check, MaintenanceWindow
+from monitoring.simfarm.pages import SchoolPages
+from monitoring.store import store_results
+
+
+@pytest.fixture
+def region(db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # five users: keep setup fast
+    root, district, other_district, school = build_test_tree()
+    people = {
+        "netadmin": make_user("netadmin", school, ["school_netadmin"]),
+        "district_officer": make_user("district_officer", district, ["security_officer"]),
+        "city_officer": make_user("city_officer", root, ["security_officer"]),  # two levels up: not addressed
+        "other_officer": make_user("other_officer", other_district, ["security_officer"]),
+        "auditor": make_user("auditor", school, ["auditor"]),  # reads everything, is told nothing
+    }
+    sites = [WebsiteFactory(unit=school, name=f"第一小学网站{i}", url=f"http://s{i}.school.example/") for i in range(3)]
+    sync_checks()
+    robot = ChannelEndpoint.objects.create(
+        unit=root, name="市教育局安全群", kind="wecom", webhook_url="http://127.0.0.1:9/robot", include_subunits=True
+    )
+    sync_subscriptions(robot, list(alerts.EVENT_TYPES))
+    return {"school": school, "district": district, "sites": sites, "robot": robot, **people}
+
+
+def http_check(site):
+    return Check.objects.get(website=site, kind="http")
+
+
+def refused(site):
+    return ProbeResult(http_check(site).pk, "http", ok=False, error="refused", error_detail="connection refused")
+
+
+def ok(site):
+    return ProbeResult(http_check(site).pk, "http", ok=True, status=200, latency_ms=40.0, body_hash=b"\1" * 16)
+
+
+def probe(results, now):
+    return store_results(results, now=now, schedule=False)
+
+
+def told(username, event_type):
+    return list(Notification.objects.filter(user__username=username, event_type=event_type))
+
+
+def test_a_site_down_after_its_grace_is_told_once_to_its_school_and_bureau_then_its_recovery(region):
+    site = region["sites"][0]
+    now = timezone.now()
+    assert probe([refused(site)], now).alerts == 0  # one failed probe: within the grace period
+    counts = probe([refused(site)], now + timezone.timedelta(minutes=5))
+    assert counts.alerts == 1
+    probe([refused(site)], now + timezone.timedelta(minutes=10))  # still down: no news
+    [message] = told("netadmin", alerts.DOWN)
+    assert site.name in message.title and f"/monitoring/sites/{site.pk}/" == message.url
+    assert "connection refused" not in message.title and site.url in message.body
+    assert len(told("district_officer", alerts.DOWN)) == 1
+    assert told("city_officer", alerts.DOWN) == told("other_officer", alerts.DOWN) == told("auditor", alerts.DOWN) == []
+    assert Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN).count() == 1
+    assert probe([ok(site)], now + timezone.timedelta(minutes=15)).alerts == 1  # answers again
+    assert probe([ok(site)], now + timezone.timedelta(minutes=20)).alerts == 0
+    [back] = told("netadmin", alerts.RECOVERED)
+    assert site.name in back.title
+
+
+def test_sites_down_together_make_one_message_per_unit(region):
+    now = timezone.now()
+    for step in range(2):
+        counts = probe([refused(site) for site in region["sites"]], now + timezone.timedelta(minutes=5 * step))
+    assert counts.alerts == 1
+    [message] = told("netadmin", alerts.DOWN)
+    assert "3" in message.title and all(site.name in message.body for site in region["sites"])
+    assert message.url == "/monitoring/"
+
+
+def test_nothing_is_told_during_maintenance(region):
+    site = region["sites"][0]
+    now = timezone.now()
+    MaintenanceWindow.objects.create(
+        unit=region["district"], starts_at=now - timezone.timedelta(hours=1), ends_at=now + timezone.timedelta(hours=1),
+        reason="区数据中心断电检修",
+    )  # fmt: skip
+    for step in range(3):
+        assert probe([refused(site)], now + timezone.timedelta(minutes=5 * step)).alerts == 0
+    assert not Notification.objects.exists() and not Delivery.objects.exists()
+
+
+def test_content_detections_alert_and_the_quiet_ones_do_not(region):
+    site = region["sites"][1]
+    check = Check.objects.get(website=site, kind="content")
+    pages = SchoolPages(site.host, "第一小学")
+
+    def page(scenario, digest):
+        body = pages.page(scenario).body
+        return ProbeResult(check.pk, "content", ok=True, status=200, latency_ms=30.0, body=body, body_hash=digest)
+
+    now = timezone.now()
+    probe([page("missing_icp", b"\2" * 16)], now)
+    assert Check.objects.get(pk=check.pk).detections[0]["kind"] == "missing_registration"
+    assert not Notification.objects.exists()  # a finding to work through, not news
+    assert probe([page("hidden_css_display_none", b"\3" * 16)], now + timezone.timedelta(hours=1)).alerts == 1
+    [message] = told("netadmin", alerts.CONTENT)
+    assert site.name in message.title and "暗链" in message.body
+
+
+def test_a_failure_to_alert_costs_the_alerts_only(region, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the channels are broken")
+
+    monkeypatch.setattr("core.channels.notify", broken)
+    site = region["sites"][0]
+    now = timezone.now()
+    probe([refused(site)], now)
+    counts = probe([refused(site)], now + timezone.timedelta(minutes=5))
+    assert counts.alerts == 0 and "monitoring alerts not sent" in caplog.text
+    assert http_check(site).state == "critical"  # stored all the same
