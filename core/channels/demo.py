@@ -23,9 +23,10 @@ ENDPOINTS = [
      ["notices.submitted", "notices.overdue"], False),
     ("city", "市教育局安全运营平台（Webhook）", "webhook", "", ["notices.overdue", "notices.closed"], True),
     ("district", "东湖区网络安全群（企业微信）", "wecom", "?key=demo-donghu",
-     ["notices.issued", "notices.submitted", "notices.overdue"], True),
+     ["notices.issued", "notices.submitted", "notices.overdue", "monitoring.down", "monitoring.content"], True),
     ("school", "学校信息中心群（飞书）", "feishu", "",
-     ["notices.issued", "notices.returned", "notices.reminder", "notices.closed"], False),
+     ["notices.issued", "notices.returned", "notices.reminder", "notices.closed", "monitoring.down",
+      "monitoring.recovered", "monitoring.content", "monitoring.certificate"], False),
 ]  # fmt: skip
 
 
