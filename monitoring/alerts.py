@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from . import vocabulary as v
@@ -55,6 +55,14 @@ ALERTING_DETECTIONS = {
     v.CLOAKING: CONTENT,
 }
 RECOVERING_DETECTIONS = {v.DOWN, v.HTTP_ERROR}
+
+# The head of a message's title (the event types' labels above say what one subscribes to).
+TITLES = {
+    DOWN: _("Website down"),
+    RECOVERED: _("Website back up"),
+    CONTENT: _("Website content alert"),
+    CERTIFICATE: _("Certificate alert"),
+}
 
 MAX_SITES_LISTED = 20  # per message; the rest are counted
 
@@ -125,24 +133,25 @@ def send(alerts: list[Alert], now) -> int:
 
 
 def _message(event_type: str, unit, sites: dict[int, list[Alert]], websites, now) -> tuple[str, str, str]:
-    names = []
-    lines = []
+    separator = pgettext("list separator", ", ")
+    names, whats, lines = [], [], []
     for website_id, alerts in sites.items():
         website = websites.get(website_id)
         if website is None:
             continue
+        what = separator.join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in alerts))
         names.append(website.name)
+        whats.append(what)
         if len(lines) < MAX_SITES_LISTED:
-            what = ", ".join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in alerts))
             lines.append(gettext("- %(site)s (%(url)s): %(what)s") % {"site": website.name, "url": website.url,
                                                                      "what": what})  # fmt: skip
-    if len(sites) > MAX_SITES_LISTED:
-        lines.append(gettext("… and %(count)d more sites.") % {"count": len(sites) - MAX_SITES_LISTED})
-    label = EVENT_TYPES[event_type]
+    if len(names) > MAX_SITES_LISTED:
+        lines.append(gettext("… and %(count)d more sites.") % {"count": len(names) - MAX_SITES_LISTED})
+    head = TITLES[event_type]
     if len(names) == 1:
-        title = gettext("%(event)s: %(site)s") % {"event": label, "site": names[0]}
+        title = gettext("%(event)s: %(site)s (%(what)s)") % {"event": head, "site": names[0], "what": whats[0]}
     else:
-        title = gettext("%(event)s: %(count)d sites of %(unit)s") % {"event": label, "count": len(names), "unit": unit}
+        title = gettext("%(event)s: %(count)d sites of %(unit)s") % {"event": head, "count": len(names), "unit": unit}
     when = formats.date_format(timezone.localtime(now), "Y-m-d H:i")
     body = "\n".join([gettext("%(unit)s, %(time)s") % {"unit": unit, "time": when}, *lines])
     only = next(iter(sites)) if len(sites) == 1 else None

@@ -114,7 +114,8 @@ def test_content_detections_alert_and_the_quiet_ones_do_not(region):
     with translation.override("zh-hans"):  # the monitor writes in the platform's language
         assert probe([page("hidden_css_display_none", b"\3" * 16)], now + timezone.timedelta(hours=1)).alerts == 1
     [message] = told("netadmin", alerts.CONTENT)
-    assert site.name in message.title and "暗链" in message.body
+    assert message.title == f"网站内容安全告警：{site.name}（暗链、有害关键词）"
+    assert f"- {site.name}（{site.url}）：暗链、有害关键词" in message.body
 
 
 def test_a_failure_to_alert_costs_the_alerts_only(region, monkeypatch, caplog):
