@@ -65,7 +65,7 @@ class ChannelSubscriptionTable(BaseTable):
 
 
 class DeliveryTable(BaseTable):
-    created_at = tables.Column(linkify=True)
+    created_at = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=True)
     title = tables.Column(linkify=True)
     unit = tables.Column(linkify=True)
     endpoint = tables.Column(linkify=True)

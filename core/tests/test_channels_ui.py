@@ -5,6 +5,7 @@ audited, bad input answered with a message."""
 from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.channels import notify, register_event_type
@@ -371,6 +372,10 @@ class TestMessageAndDeliveryLogTest(ChannelTestCase):
         their_delivery = Delivery.objects.get(endpoint=theirs)
         listing = self.client.get(reverse("core:delivery_list"))
         self.assertContains(listing, my_delivery.get_absolute_url())
+        # When it was made, on the bureau's clock and to the second (it showed the raw UTC value).
+        made = timezone.localtime(my_delivery.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        self.assertContains(listing, made)
+        self.assertNotContains(listing, "+00:00")
         self.assertNotContains(listing, their_delivery.get_absolute_url())
         self.assertEqual(self.client.get(their_delivery.get_absolute_url()).status_code, 404)
         self.assertEqual(self.client.get(my_delivery.get_absolute_url()).status_code, 200)
