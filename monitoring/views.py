@@ -622,6 +622,7 @@ EVIDENCE_LABELS = {
     "reviewed_by": gettext_lazy("Reviewed by"),
     "page_sha256": gettext_lazy("SHA-256 of the page"),
     "url": gettext_lazy("URL"),
+    "baseline_site": gettext_lazy("Site of the baseline"),
 }
 REASON_LABELS = {**CLOAKING_REASONS, **DEFACEMENT_REASONS, **SCRIPT_REASONS}
 
@@ -705,6 +706,34 @@ def evidence_rows(evidence: dict) -> list[dict]:
                         {"code": item.get("src") or item.get("excerpt") or item.get("script") or ""},
                     ]
                     for item in scripts
+                ],
+            )
+        )
+    if variants := evidence.pop("variants", None):
+        visitors = {"spider": _("Search-engine spider"), "mobile": _("Mobile visitor"),
+                    "referer": _("Visitor from a search engine")}  # fmt: skip
+        rows.append(
+            _table(
+                _("Page variants"),
+                [
+                    _("Fetched as"),
+                    _("Reasons"),
+                    _("Sent to"),
+                    _("New links to other sites"),
+                    _("Keywords"),
+                    _("Text similarity"),
+                ],  # fmt: skip
+                [
+                    [
+                        visitors.get(name, name),
+                        _labelled(report.get("reasons", []), REASON_LABELS),
+                        "、".join(report.get("redirects", [])),
+                        "、".join(report.get("new_links", [])),
+                        "、".join(report.get("keywords", [])),
+                        f"{report['text_similarity']:.0%}" if "text_similarity" in report else "",
+                    ]
+                    for name, report in variants.items()
+                    if isinstance(report, dict)
                 ],
             )
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assets.tests.factories import WebsiteFactory
 from core.models import AuditEntry
@@ -384,6 +384,25 @@ def test_evidence_viewer_highlights_keywords(region, sites):
     words = {item["word"] for item in event.evidence["keywords"]}
     assert marks and set(marks) <= words
     assert "赌博" in body or "博彩" in body or "Gambling" in body  # categories by their label
+
+
+def test_evidence_viewer_tells_where_a_cloaked_site_sent_each_visitor(region, sites):
+    """A table per visitor the page was fetched as, with the reasons, where the server sent it and what was new."""
+    website = sites["ok"]
+    check = content_check(website)
+    body = SchoolPages("www.ok.school.example", "甲区第一小学").page("healthy").body
+    result = ProbeResult(
+        check.pk, "content", ok=True, status=200, latency_ms=50.0, final_url=check.url, body=body, body_hash=b"\7" * 16,
+        variant_meta={"referer": {"status": None, "final_url": "", "body_hash": None, "error": "refused",
+                                  "redirected_to": "http://www.bc-vip66.example/"}},
+    )  # fmt: skip
+    store_results([result], schedule=False)
+    event = CheckEvent.objects.get(site_check=check, detection="cloaking")
+    with translation.override("zh-hans"):
+        response = login(region["officer_a"]).get(f"/monitoring/events/{event.pk}/evidence/")
+    table = next(row["table"] for row in response.context["rows"] if row.get("label") == "页面变体")
+    assert table["rows"] == [["来自搜索引擎的访客", "重定向到其他网站", "http://www.bc-vip66.example/", "", "", "100%"]]
+    assert '"redirects"' not in response.content.decode()  # no raw JSON
 
 
 # ---- the keyword library ---------------------------------------------------------------------------------------------
