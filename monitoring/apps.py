@@ -7,7 +7,7 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Monitoring")
 
     def ready(self):
-        from . import registrations, services, signals, tasks  # noqa: F401
+        from . import demo, registrations, services, signals, tasks  # noqa: F401
         from .alerts import register_event_types
 
         register_event_types()

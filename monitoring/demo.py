@@ -13,6 +13,7 @@ import ipaddress
 import random
 
 from assets.models import Website
+from core.registry import register_demo_loader
 
 SEED = 20261123
 # Problem scenarios handed out to the first sites of the shuffled list, in this order; the rest are benign.
@@ -76,3 +77,52 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def load() -> dict | None:
+    """Maintenance windows of the demo region, loaded by ``edusec load_demo`` after the ledger: the demo school's site
+    upgrade on the coming Saturday night, and a power cut of 东湖区's data centre for all its websites in ten days.
+    Both lie ahead, so the demo's sites stay monitored; they show on the site pages and the list. Idempotent."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from orgs import demo as orgs_demo
+    from orgs.models import Unit
+
+    from .models import MaintenanceWindow
+
+    city = Unit.objects.filter(code=orgs_demo.CITY_CODE).first()
+    if city is None or MaintenanceWindow.objects.filter(unit__path__startswith=city.path).exists():
+        return None
+    district = Unit.objects.filter(code=orgs_demo.DISTRICTS[0][0]).first()
+    website = (
+        Website.objects.filter(unit__path__startswith=district.path, unit__unit_type="school", is_active=True)
+        .order_by("host")
+        .first()
+        if district is not None
+        else None
+    )
+    if website is None:
+        return None
+    today = timezone.localdate()
+    saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7 or 7)
+
+    def at(day, hour):
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+    MaintenanceWindow.objects.create(
+        unit=website.unit, website=website, starts_at=at(saturday, 22), ends_at=at(saturday + dt.timedelta(days=1), 2),
+        reason="网站内容管理系统升级（演示）",
+    )  # fmt: skip
+    power = today + dt.timedelta(days=10)
+    MaintenanceWindow.objects.create(
+        unit=district,
+        starts_at=at(power, 8),
+        ends_at=at(power, 18),
+        reason="区教育城域网数据中心电力检修，全区网站暂停（演示）",
+    )
+    return {"maintenance windows": 2}
+
+
+register_demo_loader(load)

@@ -165,3 +165,21 @@ def test_the_export_gives_the_local_times_and_the_repetition(region):
     rows = response.content.decode("utf-8-sig").splitlines()
     assert rows[0] == "ID,单位,网站,开始,结束,重复,重复至,原因"
     assert rows[1].endswith(",329901,,2026-11-29T02:00:00+08:00,2026-11-29T04:00:00+08:00,每周,,数据中心例行维护")
+
+
+@pytest.mark.django_db
+def test_the_demo_announces_two_windows_ahead_of_time():
+    from django.core.management import call_command
+
+    from core.registry import demo_loaders
+    from monitoring import demo
+
+    call_command("load_demo", "--quiet")
+    assert demo.load in demo_loaders
+    windows = list(MaintenanceWindow.objects.order_by("starts_at"))
+    assert len(windows) == 2 and all(window.starts_at > timezone.now() for window in windows)
+    school, district = windows
+    assert school.website is not None and school.unit.unit_type == "school"
+    assert timezone.localtime(school.starts_at).weekday() == 5  # Saturday night
+    assert district.website is None and district.unit.code == "329901" and open_windows(timezone.now()) == []
+    assert demo.load() is None  # loaded once
