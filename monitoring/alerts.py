@@ -163,6 +163,8 @@ def send_safely(alerts: list[Alert], now) -> int:
     """``send``, in its own savepoint: a failure to alert is logged and costs the alerts, never the stored results."""
     from django.db import transaction
 
+    if not alerts:
+        return 0  # the usual store: no savepoint
     try:
         with transaction.atomic():
             return send(alerts, now)
