@@ -139,7 +139,12 @@ def _message(event_type: str, unit, sites: dict[int, list[Alert]], websites, now
         website = websites.get(website_id)
         if website is None:
             continue
-        what = separator.join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in alerts))
+        if event_type == DOWN:  # the head says "down": say why ("connection refused", "HTTP 502")
+            what = separator.join(dict.fromkeys(a.summary for a in alerts))
+        else:
+            what = separator.join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in alerts))
+        if event_type == RECOVERED:  # what it recovered from
+            what = gettext("was: %(what)s") % {"what": what}
         names.append(website.name)
         whats.append(what)
         if len(lines) < MAX_SITES_LISTED:
