@@ -6,10 +6,11 @@ period, so a single failed probe does not page anybody) and, for a site that was
 sent while a maintenance window covers the site, and nothing for the quieter detections (slow, IPv6, DNS, missing
 ICP number, stale site): those are findings to work through, not news.
 
-One message per event type and unit per store, listing that unit's sites: a district-wide outage sends one message
-per school rather than one per check, and each message names only sites of the unit it is addressed to. It is
-addressed to the site's unit and to the unit above it (the school's supervising bureau); the robots and webhooks of
-units further up get it when they are set to receive their subordinate units' events.
+People: one in-app message (and e-mail, for those who chose it) per event type and unit per store, listing that unit's
+sites, to the site's unit and the unit above it (the school's supervising bureau). Robots and webhooks: one message per
+event type per store, listing every site it hears of: its own unit's, and its subordinate units' when it is set to
+receive them. A district-wide outage thus sends the district's robot one message, not one per school (group robots
+accept about 20 messages a minute), and no message names a site outside the unit of whoever receives it.
 """
 
 from __future__ import annotations
@@ -99,11 +100,13 @@ def alerts_of(events, unit_id: int, website_id: int) -> list[Alert]:
 
 
 def send(alerts: list[Alert], now) -> int:
-    """Notify the units of ``alerts``, one message per (event type, unit); the number of messages."""
+    """Tell the people of each unit of ``alerts`` (one in-app message per event type and unit), then each robot or
+    webhook once per event type about all the units it hears; the number of messages."""
     if not alerts:
         return 0
     from assets.models import Website
     from core.channels import notify
+    from core.channels.service import endpoints_for
     from orgs.models import Unit
 
     grouped: dict[tuple[str, int], list[Alert]] = defaultdict(list)
@@ -115,40 +118,53 @@ def send(alerts: list[Alert], now) -> int:
         {unit.path[: -Unit.steplen] for unit in units.values() if unit.depth > 1}, field_name="path"
     )
     sent = 0
+    heard: dict[tuple[str, int], tuple[object, list[Alert]]] = {}  # (event type, endpoint) -> (endpoint, alerts)
     for (event_type, unit_id), items in grouped.items():
         unit = units.get(unit_id)
         if unit is None:
             continue
-        sites: dict[int, list[Alert]] = defaultdict(list)
-        for alert in items:
-            sites[alert.website_id].append(alert)
-        title, body, url = _message(event_type, unit, sites, websites, now)
+        title, body, url = _message(event_type, unit, items, websites, units, now)
         addressed = [unit]
         parent = parents.get(unit.path[: -Unit.steplen])
         if parent is not None:
             addressed.append(parent)
-        notify(event_type, units=addressed, title=title, body=body, url=url)
+        notify(event_type, units=addressed, title=title, body=body, url=url, endpoints=[])
+        sent += 1
+        for endpoint in endpoints_for([unit], event_type):
+            heard.setdefault((event_type, endpoint.pk), (endpoint, []))[1].extend(items)
+    # A district's robot that hears its schools gets one message about all of them, not one per school.
+    for (event_type, _pk), (endpoint, items) in heard.items():
+        title, body, url = _message(event_type, endpoint.unit, items, websites, units, now)
+        notify(event_type, title=title, body=body, url=url, endpoints=[endpoint])
         sent += 1
     return sent
 
 
-def _message(event_type: str, unit, sites: dict[int, list[Alert]], websites, now) -> tuple[str, str, str]:
+def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -> tuple[str, str, str]:
+    """Title, body and link of a message to ``unit`` about ``alerts`` (sites of ``unit`` or of units under it)."""
     separator = pgettext("list separator", ", ")
+    sites: dict[int, list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        sites[alert.website_id].append(alert)
+    several_units = len({alert.unit_id for alert in alerts}) > 1
     names, whats, lines = [], [], []
-    for website_id, alerts in sites.items():
+    for website_id, found in sites.items():
         website = websites.get(website_id)
         if website is None:
             continue
         if event_type == DOWN:  # the head says "down": say why ("connection refused", "HTTP 502")
-            what = separator.join(dict.fromkeys(a.summary for a in alerts))
+            what = separator.join(dict.fromkeys(a.summary for a in found))
         else:
-            what = separator.join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in alerts))
+            what = separator.join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in found))
         if event_type == RECOVERED:  # what it recovered from
             what = gettext("was: %(what)s") % {"what": what}
+        name = website.name
+        if several_units and found[0].unit_id in units:
+            name = f"{units[found[0].unit_id]} {name}"
         names.append(website.name)
         whats.append(what)
         if len(lines) < MAX_SITES_LISTED:
-            lines.append(gettext("- %(site)s (%(url)s): %(what)s") % {"site": website.name, "url": website.url,
+            lines.append(gettext("- %(site)s (%(url)s): %(what)s") % {"site": name, "url": website.url,
                                                                      "what": what})  # fmt: skip
     if len(names) > MAX_SITES_LISTED:
         lines.append(gettext("… and %(count)d more sites.") % {"count": len(names) - MAX_SITES_LISTED})

@@ -26,11 +26,14 @@ from .events import (  # noqa: F401
 )
 
 
-def notify(event_type, *, units=(), users=(), title, body="", url="", obj=None, roles=None):
+def notify(event_type, *, units=(), users=(), title, body="", url="", obj=None, roles=None, endpoints=None):
     """See :func:`core.channels.service.notify`."""
     from .service import notify as _notify
 
-    return _notify(event_type, units=units, users=users, title=title, body=body, url=url, obj=obj, roles=roles)
+    return _notify(
+        event_type, units=units, users=users, title=title, body=body, url=url, obj=obj, roles=roles,
+        endpoints=endpoints,
+    )  # fmt: skip
 
 
 def unread_count(user) -> int:

@@ -105,6 +105,7 @@ def notify(
     url: str = "",
     obj=None,
     roles=None,
+    endpoints=None,
 ) -> NotifyResult:
     """Tell people about an event, in the platform and on the external channels configured for it.
 
@@ -122,6 +123,10 @@ def notify(
     Which external endpoints get it: the enabled endpoints subscribed to the event type that belong to one of
     ``units``, or to a unit above one of them when set to "also for subordinate units". Each endpoint gets one message
     per call, however many of its units were addressed.
+
+    ``endpoints``, when given, replaces that choice: exactly these endpoints get the message ([] for none). A caller
+    that tells many units at once uses it to send each endpoint one message about all its units instead of one per
+    unit (``monitoring.alerts``: a district-wide outage would otherwise flood the district's robot).
 
     ``url`` (default: ``obj.get_absolute_url()``) is the link of the notification; ``obj`` is recorded as the subject.
     Safe inside a transaction: nothing leaves before it commits, and nothing at all if it rolls back.
@@ -189,7 +194,7 @@ def notify(
                         recipient=user,
                     )
                 )
-        for endpoint in endpoints_for(units, event.code):
+        for endpoint in endpoints_for(units, event.code) if endpoints is None else endpoints:
             deliveries.append(
                 _delivery(
                     event.code,

@@ -160,6 +160,20 @@ def test_endpoint_subscriptions_and_subunits(tree, django_capture_on_commit_call
     assert {d.unit for d in result.deliveries} == {tree["school"], tree["a"], tree["root"]}
 
 
+def test_a_caller_may_choose_the_endpoints(tree, django_capture_on_commit_callbacks):
+    """``endpoints`` replaces the choice by units: [] tells the people only, a list sends to exactly those."""
+    url = "http://127.0.0.1:9/hook"
+    school_robot = endpoint(tree["school"], "wecom", url)
+    district_all = endpoint(tree["a"], "dingtalk", url + "z", include_subunits=True)
+    make_user("cio", tree["school"], ["school_cio"])
+    with django_capture_on_commit_callbacks(execute=False):
+        people_only = notify(EVENT, units=[tree["school"]], title="t", endpoints=[])
+        robot_only = notify(EVENT, title="t", endpoints=[district_all])
+    assert len(people_only.notifications) == 1 and people_only.deliveries == []
+    assert robot_only.notifications == [] and [d.endpoint for d in robot_only.deliveries] == [district_all]
+    assert not Delivery.objects.filter(endpoint=school_robot).exists()
+
+
 def test_nothing_is_sent_when_the_transaction_rolls_back(tree, django_capture_on_commit_callbacks):
     endpoint(tree["school"], "wecom", "http://127.0.0.1:9/hook")
     make_user("cio", tree["school"], ["school_cio"])

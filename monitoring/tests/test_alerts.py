@@ -62,7 +62,7 @@ def test_a_site_down_after_its_grace_is_told_once_to_its_school_and_bureau_then_
     now = timezone.now()
     with translation.override("zh-hans"):  # the monitor writes in the platform's language
         assert probe([refused(site)], now).alerts == 0  # one failed probe: within the grace period
-        assert probe([refused(site)], now + timezone.timedelta(minutes=5)).alerts == 1
+        assert probe([refused(site)], now + timezone.timedelta(minutes=5)).alerts == 2  # the people, the robot
         assert probe([refused(site)], now + timezone.timedelta(minutes=10)).alerts == 0  # still down: no news
     [message] = told("netadmin", alerts.DOWN)
     assert message.title == f"网站无法访问：{site.name}（connection refused）"
@@ -71,7 +71,7 @@ def test_a_site_down_after_its_grace_is_told_once_to_its_school_and_bureau_then_
     assert told("city_officer", alerts.DOWN) == told("other_officer", alerts.DOWN) == told("auditor", alerts.DOWN) == []
     assert Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN).count() == 1
     with translation.override("zh-hans"):
-        assert probe([ok(site)], now + timezone.timedelta(minutes=15)).alerts == 1  # answers again
+        assert probe([ok(site)], now + timezone.timedelta(minutes=15)).alerts == 2  # answers again
         assert probe([ok(site)], now + timezone.timedelta(minutes=20)).alerts == 0
     [back] = told("netadmin", alerts.RECOVERED)
     assert back.title == f"网站恢复访问：{site.name}（此前：网站无法访问）"
@@ -81,10 +81,36 @@ def test_sites_down_together_make_one_message_per_unit(region):
     now = timezone.now()
     for step in range(2):
         counts = probe([refused(site) for site in region["sites"]], now + timezone.timedelta(minutes=5 * step))
-    assert counts.alerts == 1
+    assert counts.alerts == 2
     [message] = told("netadmin", alerts.DOWN)
     assert "3" in message.title and all(site.name in message.body for site in region["sites"])
     assert message.url == "/monitoring/"
+
+
+def test_a_districts_robot_hears_of_all_its_schools_in_one_message(region):
+    """A district-wide outage: each school's people are told of their own sites only; the robots that hear the
+    schools (the city's, set to receive its subordinate units' events) get one message about all of them, not one
+    per school (group robots accept about 20 messages a minute)."""
+    from orgs.models import Unit
+
+    second = Unit.objects.add_child(
+        region["district"],
+        instance=Unit(name="甲区第二小学", code="2132990002", unit_type="school", school_code="2132990002"),
+    )
+    make_user("netadmin2", second, ["school_netadmin"])
+    theirs = WebsiteFactory(unit=second, name="第二小学网站", url="http://t0.school.example/")
+    sync_checks()
+    down = [*region["sites"], theirs]
+    now = timezone.now()
+    for step in range(2):
+        counts = probe([refused(site) for site in down], now + timezone.timedelta(minutes=5 * step))
+    assert counts.alerts == 3  # the people of each school, and the robot once
+    [mine] = told("netadmin", alerts.DOWN)
+    [their] = told("netadmin2", alerts.DOWN)
+    assert "第二小学网站" not in mine.body and "第一小学网站0" not in their.body
+    assert len(told("district_officer", alerts.DOWN)) == 2  # one per school of the district
+    [delivery] = Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN)
+    assert all(site.name in delivery.body for site in down) and "4" in delivery.title
 
 
 def test_nothing_is_told_during_maintenance(region):
@@ -113,7 +139,7 @@ def test_content_detections_alert_and_the_quiet_ones_do_not(region):
     assert Check.objects.get(pk=check.pk).detections[0]["kind"] == "missing_registration"
     assert not Notification.objects.exists()  # a finding to work through, not news
     with translation.override("zh-hans"):  # the monitor writes in the platform's language
-        assert probe([page("hidden_css_display_none", b"\3" * 16)], now + timezone.timedelta(hours=1)).alerts == 1
+        assert probe([page("hidden_css_display_none", b"\3" * 16)], now + timezone.timedelta(hours=1)).alerts == 2
     [message] = told("netadmin", alerts.CONTENT)
     assert message.title == f"网站内容安全告警：{site.name}（暗链、有害关键词）"
     assert f"- {site.name}（{site.url}）：暗链、有害关键词" in message.body
