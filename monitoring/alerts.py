@@ -2,9 +2,10 @@
 
 A bureau must know within minutes when a school site is down, defaced, carrying hidden links or leaking personal
 information, without watching the status board. An alert goes out when a detection *appears* (after the check's grace
-period, so a single failed probe does not page anybody) and, for a site that was down, when it is back. Nothing is
-sent while a maintenance window covers the site, and nothing for the quieter detections (slow, IPv6, DNS, missing
-ICP number, stale site): those are findings to work through, not news.
+period, so a single failed probe does not page anybody), when it becomes more severe (a certificate now expiring
+within 7 days), and, for a site that was down, when it is back. Nothing is sent while a maintenance window covers
+the site, and nothing for the quieter detections (slow, IPv6, DNS, missing ICP number, stale site): those are
+findings to work through, not news.
 
 People: one in-app message (and e-mail, for those who chose it) per event type and unit per store, listing that unit's
 sites, to the site's unit and the unit above it (the school's supervising bureau). Robots and webhooks: one message per
@@ -25,6 +26,7 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from . import vocabulary as v
+from .analysis.results import SEVERITIES, severity_rank
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,23 @@ def alerts_of(events, unit_id: int, website_id: int) -> list[Alert]:
             event_type = None
         if event_type is not None:
             found.append(Alert(event_type, unit_id, website_id, event.detection, event.summary))
+    return found
+
+
+def escalations(before: dict[str, dict], after: list[dict], unit_id: int, website_id: int) -> list[Alert]:
+    """Alerts for detections that persist but became more severe (a certificate now expiring within 7 days, a
+    warning that turned critical): their appearance was told at a lower severity."""
+    found = []
+    for item in after:
+        kind = item["kind"]
+        event_type = ALERTING_DETECTIONS.get(kind)
+        earlier = before.get(kind)
+        if event_type is None or earlier is None or item["severity"] not in SEVERITIES:
+            continue
+        if earlier.get("severity") in SEVERITIES and severity_rank(item["severity"]) < severity_rank(
+            earlier["severity"]
+        ):
+            found.append(Alert(event_type, unit_id, website_id, kind, item["summary"]))
     return found
 
 

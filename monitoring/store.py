@@ -362,8 +362,11 @@ def store_results(
         maintenance = check.website_id in websites_in_maintenance or (
             bool(units_in_maintenance) and check.unit.path.startswith(units_in_maintenance)
         )
-        if not maintenance and len(events) > recorded:
-            to_alert += alerts.alerts_of(events[recorded:], check.unit_id, check.website_id)
+        if not maintenance:
+            if len(events) > recorded:
+                to_alert += alerts.alerts_of(events[recorded:], check.unit_id, check.website_id)
+            if previous:
+                to_alert += alerts.escalations(previous, detections, check.unit_id, check.website_id)
         state = CheckState.MAINTENANCE if maintenance else rules.state_of(detections, failing=failing)
         if state != check.state:
             events.append(

@@ -10,7 +10,7 @@ from core.channels.forms import sync_subscriptions
 from core.models import ChannelEndpoint, Delivery, Notification
 from core.testing import build_test_tree, make_user
 from monitoring import alerts
-from monitoring.engine.targets import ProbeResult
+from monitoring.engine.targets import ProbeResult, TLSInfo
 from monitoring.ledger import sync_checks
 from monitoring.models import Check, MaintenanceWindow
 from monitoring.simfarm.pages import SchoolPages
@@ -143,6 +143,21 @@ def test_content_detections_alert_and_the_quiet_ones_do_not(region):
     [message] = told("netadmin", alerts.CONTENT)
     assert message.title == f"网站内容安全告警：{site.name}（暗链、有害关键词）"
     assert f"- {site.name}（{site.url}）：暗链、有害关键词" in message.body
+
+
+def test_a_certificate_is_told_when_it_starts_to_expire_and_again_within_its_last_week(region):
+    site = WebsiteFactory(unit=region["school"], name="第一小学HTTPS", url="https://tls.school.example/")
+    sync_checks()
+    check = Check.objects.get(website=site, kind="tls")
+    now = timezone.now()
+
+    def certificate(days_left):
+        tls = TLSInfo(valid=True, days_left=days_left, subject_cn=site.host, protocol="TLSv1.3")
+        return ProbeResult(check.pk, "tls", ok=True, latency_ms=20.0, tls=tls)
+
+    sent = [probe([certificate(days)], now + timezone.timedelta(days=25 - days)).alerts for days in (25, 20, 6, 5)]
+    assert sent == [2, 0, 2, 0]  # expiring (medium), the same, within 7 days (high), the same; people and robot
+    assert len(told("netadmin", alerts.CERTIFICATE)) == 2
 
 
 def test_a_failure_to_alert_costs_the_alerts_only(region, monkeypatch, caplog):
