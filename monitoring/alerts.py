@@ -7,11 +7,11 @@ within 7 days), and, for a site that was down, when it is back. Nothing is sent 
 the site, and nothing for the quieter detections (slow, IPv6, DNS, missing ICP number, stale site): those are
 findings to work through, not news.
 
-People: one in-app message (and e-mail, for those who chose it) per event type and unit per store, listing that unit's
-sites, to the site's unit and the unit above it (the school's supervising bureau). Robots and webhooks: one message per
-event type per store, listing every site it hears of: its own unit's, and its subordinate units' when it is set to
-receive them. A district-wide outage thus sends the district's robot one message, not one per school (group robots
-accept about 20 messages a minute), and no message names a site outside the unit of whoever receives it.
+Who is told: the people of the site's unit and of the unit above it (the school's supervising bureau), and the
+robots and webhooks of those units, or of units further up set to receive their subordinate units' events. Each of
+them gets one message per event type per store, listing every site it is told of (in-app, and by e-mail for those who
+chose it). A district-wide outage thus sends the district's officers and robot one message, not one per school (group
+robots accept about 20 messages a minute), and no message names a site outside the unit of whoever receives it.
 """
 
 from __future__ import annotations
@@ -136,22 +136,24 @@ def send(alerts: list[Alert], now) -> int:
     parents = Unit.objects.in_bulk(
         {unit.path[: -Unit.steplen] for unit in units.values() if unit.depth > 1}, field_name="path"
     )
-    sent = 0
+    # Who hears of what: the people of each site's unit and of the unit above it, and the endpoints of those units
+    # (and of units further up that hear their subordinate units); each gets one message about all its sites.
+    told: dict[tuple[str, int], tuple[object, list[Alert]]] = {}  # (event type, unit) -> (unit, alerts)
     heard: dict[tuple[str, int], tuple[object, list[Alert]]] = {}  # (event type, endpoint) -> (endpoint, alerts)
     for (event_type, unit_id), items in grouped.items():
         unit = units.get(unit_id)
         if unit is None:
             continue
-        title, body, url = _message(event_type, unit, items, websites, units, now)
-        addressed = [unit]
         parent = parents.get(unit.path[: -Unit.steplen])
-        if parent is not None:
-            addressed.append(parent)
-        notify(event_type, units=addressed, title=title, body=body, url=url, endpoints=[])
-        sent += 1
+        for addressed in (unit, parent) if parent is not None else (unit,):
+            told.setdefault((event_type, addressed.pk), (addressed, []))[1].extend(items)
         for endpoint in endpoints_for([unit], event_type):
             heard.setdefault((event_type, endpoint.pk), (endpoint, []))[1].extend(items)
-    # A district's robot that hears its schools gets one message about all of them, not one per school.
+    sent = 0
+    for (event_type, _pk), (unit, items) in told.items():
+        title, body, url = _message(event_type, unit, items, websites, units, now)
+        notify(event_type, units=[unit], title=title, body=body, url=url, endpoints=[])
+        sent += 1
     for (event_type, _pk), (endpoint, items) in heard.items():
         title, body, url = _message(event_type, endpoint.unit, items, websites, units, now)
         notify(event_type, title=title, body=body, url=url, endpoints=[endpoint])

@@ -62,7 +62,7 @@ def test_a_site_down_after_its_grace_is_told_once_to_its_school_and_bureau_then_
     now = timezone.now()
     with translation.override("zh-hans"):  # the monitor writes in the platform's language
         assert probe([refused(site)], now).alerts == 0  # one failed probe: within the grace period
-        assert probe([refused(site)], now + timezone.timedelta(minutes=5)).alerts == 2  # the people, the robot
+        assert probe([refused(site)], now + timezone.timedelta(minutes=5)).alerts == 3  # school, district, robot
         assert probe([refused(site)], now + timezone.timedelta(minutes=10)).alerts == 0  # still down: no news
     [message] = told("netadmin", alerts.DOWN)
     assert message.title == f"网站无法访问：{site.name}（connection refused）"
@@ -71,7 +71,7 @@ def test_a_site_down_after_its_grace_is_told_once_to_its_school_and_bureau_then_
     assert told("city_officer", alerts.DOWN) == told("other_officer", alerts.DOWN) == told("auditor", alerts.DOWN) == []
     assert Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN).count() == 1
     with translation.override("zh-hans"):
-        assert probe([ok(site)], now + timezone.timedelta(minutes=15)).alerts == 2  # answers again
+        assert probe([ok(site)], now + timezone.timedelta(minutes=15)).alerts == 3  # answers again
         assert probe([ok(site)], now + timezone.timedelta(minutes=20)).alerts == 0
     [back] = told("netadmin", alerts.RECOVERED)
     assert back.title == f"网站恢复访问：{site.name}（此前：网站无法访问）"
@@ -81,7 +81,7 @@ def test_sites_down_together_make_one_message_per_unit(region):
     now = timezone.now()
     for step in range(2):
         counts = probe([refused(site) for site in region["sites"]], now + timezone.timedelta(minutes=5 * step))
-    assert counts.alerts == 2
+    assert counts.alerts == 3  # one each to the school, the district and the robot
     [message] = told("netadmin", alerts.DOWN)
     assert "3" in message.title and all(site.name in message.body for site in region["sites"])
     assert message.url == "/monitoring/"
@@ -104,11 +104,12 @@ def test_a_districts_robot_hears_of_all_its_schools_in_one_message(region):
     now = timezone.now()
     for step in range(2):
         counts = probe([refused(site) for site in down], now + timezone.timedelta(minutes=5 * step))
-    assert counts.alerts == 3  # the people of each school, and the robot once
+    assert counts.alerts == 4  # the people of each school, of the district, and the robot: once each
     [mine] = told("netadmin", alerts.DOWN)
     [their] = told("netadmin2", alerts.DOWN)
     assert "第二小学网站" not in mine.body and "第一小学网站0" not in their.body
-    assert len(told("district_officer", alerts.DOWN)) == 2  # one per school of the district
+    [district] = told("district_officer", alerts.DOWN)  # one message about both schools
+    assert all(site.name in district.body for site in down) and "4" in district.title
     [delivery] = Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN)
     assert all(site.name in delivery.body for site in down) and "4" in delivery.title
 
@@ -139,7 +140,7 @@ def test_content_detections_alert_and_the_quiet_ones_do_not(region):
     assert Check.objects.get(pk=check.pk).detections[0]["kind"] == "missing_registration"
     assert not Notification.objects.exists()  # a finding to work through, not news
     with translation.override("zh-hans"):  # the monitor writes in the platform's language
-        assert probe([page("hidden_css_display_none", b"\3" * 16)], now + timezone.timedelta(hours=1)).alerts == 2
+        assert probe([page("hidden_css_display_none", b"\3" * 16)], now + timezone.timedelta(hours=1)).alerts == 3
     [message] = told("netadmin", alerts.CONTENT)
     assert message.title == f"网站内容安全告警：{site.name}（暗链、有害关键词）"
     assert f"- {site.name}（{site.url}）：暗链、有害关键词" in message.body
@@ -156,7 +157,7 @@ def test_a_certificate_is_told_when_it_starts_to_expire_and_again_within_its_las
         return ProbeResult(check.pk, "tls", ok=True, latency_ms=20.0, tls=tls)
 
     sent = [probe([certificate(days)], now + timezone.timedelta(days=25 - days)).alerts for days in (25, 20, 6, 5)]
-    assert sent == [2, 0, 2, 0]  # expiring (medium), the same, within 7 days (high), the same; people and robot
+    assert sent == [3, 0, 3, 0]  # expiring (medium), the same, within 7 days (high), the same; 3 receivers
     assert len(told("netadmin", alerts.CERTIFICATE)) == 2
 
 
