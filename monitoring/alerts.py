@@ -8,8 +8,8 @@ the site, and nothing for the quieter detections (slow, IPv6, DNS, missing ICP n
 findings to work through, not news.
 
 Who is told: the people of the site's unit and of the unit above it (the school's supervising bureau), and the
-robots and webhooks of those units, or of units further up set to receive their subordinate units' events. Each of
-them gets one message per event type per store, listing every site it is told of (in-app, and by e-mail for those who
+robots and webhooks of the site's unit and of the units above it set to receive their subordinate units' events. Each
+of them gets one message per event type per store, listing every site it is told of (in-app, and by e-mail for those who
 chose it). A district-wide outage thus sends the district's officers and robot one message, not one per school (group
 robots accept about 20 messages a minute), and no message names a site outside the unit of whoever receives it.
 """
