@@ -10,6 +10,7 @@ from core.channels.forms import sync_subscriptions
 from core.models import ChannelEndpoint, Delivery, Notification
 from core.testing import build_test_tree, make_user
 from monitoring import alerts
+from monitoring import vocabulary as v
 from monitoring.engine.targets import ProbeResult, TLSInfo
 from monitoring.ledger import sync_checks
 from monitoring.models import Check, MaintenanceWindow
@@ -153,12 +154,19 @@ def test_a_certificate_is_told_when_it_starts_to_expire_and_again_within_its_las
     now = timezone.now()
 
     def certificate(days_left):
-        tls = TLSInfo(valid=True, days_left=days_left, subject_cn=site.host, protocol="TLSv1.3")
-        return ProbeResult(check.pk, "tls", ok=True, latency_ms=20.0, tls=tls)
+        expired = days_left < 0
+        tls = TLSInfo(valid=not expired, verify_error="expired" if expired else "", days_left=days_left,
+                      subject_cn=site.host, protocol="TLSv1.3")  # fmt: skip
+        return ProbeResult(check.pk, "tls", ok=not expired, latency_ms=20.0, tls=tls)
 
-    sent = [probe([certificate(days)], now + timezone.timedelta(days=25 - days)).alerts for days in (25, 20, 6, 5)]
-    assert sent == [3, 0, 3, 0]  # expiring (medium), the same, within 7 days (high), the same; 3 receivers
-    assert len(told("netadmin", alerts.CERTIFICATE)) == 2
+    days = (25, 20, 6, 5, -1, -2)
+    with translation.override("zh-hans"):  # the monitor writes in the platform's language
+        sent = [probe([certificate(left)], now + timezone.timedelta(days=25 - left)).alerts for left in days]
+        labels = [str(v.DETECTION_KINDS[kind]) for kind in ("tls_expiring", "tls_expiring", "tls_invalid")]
+    # Expiring (medium), the same, within 7 days (high), the same, expired (invalid), the same; to 3 receivers each.
+    assert sent == [3, 0, 3, 0, 3, 0]
+    messages = Notification.objects.filter(user__username="netadmin", event_type=alerts.CERTIFICATE).order_by("pk")
+    assert [message.title.rsplit("（", 1)[1].rstrip("）") for message in messages] == labels
 
 
 def test_a_failure_to_alert_costs_the_alerts_only(region, monkeypatch, caplog):
