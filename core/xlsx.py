@@ -302,12 +302,16 @@ def export_columns(config, user) -> list[tuple[str, str]]:
 
 
 def export_value(obj, name):
+    """The text of ``obj``'s ``name`` in an export: the model's ``export_<name>`` when it has one (what a reader
+    should see rather than what is stored), else the field's value as the form shows it."""
+    custom = getattr(obj, f"export_{name}", None)
+    if custom is not None:
+        value = custom() if callable(custom) else custom
+        return "" if value is None else str(value)
     try:
         field = obj._meta.get_field(name)
     except FieldDoesNotExist:
-        value = getattr(obj, f"export_{name}", None)
-        if value is None:
-            value = getattr(obj, name, "")
+        value = getattr(obj, name, "")
         value = value() if callable(value) else value
         return "" if value is None else str(value)
     if getattr(field, "sensitive", False):

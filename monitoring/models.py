@@ -153,6 +153,10 @@ class CheckEvent(UnitOwned):
             return gettext("No longer found: %(summary)s") % {"summary": text}  # it keeps what had been found
         return text
 
+    def export_summary(self) -> str:
+        """Exports give the summary as the lists do: in the reader's language."""
+        return self.summary_text
+
 
 class PageSnapshot(UnitOwned):
     """A stored copy of a fetched page (zlib-compressed), kept as evidence for events and as baseline samples."""

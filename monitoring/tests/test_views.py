@@ -527,6 +527,20 @@ def test_events_list_filters_and_is_read_only(region, sites):
     assert evidence.status_code == 200 and evidence.context["snapshot"] is None
 
 
+def test_events_export_tells_changes_of_state_in_the_readers_language(region, sites):
+    """As the list does: a change of state stored as "尚未探测 → 正常" by a monitor running in Chinese."""
+    check = Check.objects.get(website=sites["ok"], kind="http")
+    CheckEvent.objects.create(
+        unit=check.unit, site_check=check, at=timezone.now(), kind="state", state="ok", summary="尚未探测 → 正常",
+        evidence={"from": "unknown"},
+    )  # fmt: skip
+    client = login(region["officer_a"])
+    with translation.override("en"):
+        rows = client.get("/monitoring/events/", {"export": "csv"}, HTTP_ACCEPT_LANGUAGE="en")
+    text = rows.content.decode("utf-8-sig")
+    assert "Not probed yet → OK" in text and "尚未探测" not in text
+
+
 def test_maintenance_window_rules(region, sites):
     client = login(region["netadmin_a"])  # schools announce their own maintenance
     start = timezone.localtime().replace(second=0, microsecond=0)
