@@ -5,6 +5,9 @@ or dynamic-but-benign, and a few of each kind of trouble a bureau meets — down
 links of several techniques, gambling keywords, an ID-number leak, a missing ICP number, cloaking, outdated software,
 expired, expiring and self-signed certificates, no IPv6, pages in GBK. Switch any of them at run time with
 ``edusec simfarm set HOST SCENARIO`` to watch the monitor notice.
+
+The demo also gives each of these sites thirty days of availability history (``seed_history``), so that its site page
+shows response times and daily availability from the first minute, not only from the monitor's first hours.
 """
 
 from __future__ import annotations
@@ -80,9 +83,22 @@ def _is_address(host: str) -> bool:
 
 
 def load() -> dict | None:
-    """Maintenance windows of the demo region, loaded by ``edusec load_demo`` after the ledger: the demo school's site
-    upgrade on the coming Saturday night, and a power cut of 东湖区's data centre for all its websites in ten days.
-    Both lie ahead, so the demo's sites stay monitored; they show on the site pages and the list. Idempotent."""
+    """Loaded by ``edusec load_demo`` after the ledger (idempotent): the demo region's maintenance windows and its
+    sites' availability history (``seed_history``)."""
+    from orgs import demo as orgs_demo
+    from orgs.models import Unit
+
+    city = Unit.objects.filter(code=orgs_demo.CITY_CODE).first()
+    if city is None:
+        return None
+    loaded = {"maintenance windows": _maintenance_windows(city), "checks with history": seed_history(city)}
+    return {name: count for name, count in loaded.items() if count} or None
+
+
+def _maintenance_windows(city) -> int:
+    """The demo school's site upgrade on the coming Saturday night, and a power cut of 东湖区's data centre for all its
+    websites in ten days. Both lie ahead, so the demo's sites stay monitored; they show on the site pages and the
+    list. Returns how many were made (none when the region has windows already)."""
     import datetime as dt
 
     from django.utils import timezone
@@ -92,9 +108,8 @@ def load() -> dict | None:
 
     from .models import MaintenanceWindow
 
-    city = Unit.objects.filter(code=orgs_demo.CITY_CODE).first()
-    if city is None or MaintenanceWindow.objects.filter(unit__path__startswith=city.path).exists():
-        return None
+    if MaintenanceWindow.objects.filter(unit__path__startswith=city.path).exists():
+        return 0
     district = Unit.objects.filter(code=orgs_demo.DISTRICTS[0][0]).first()
     website = (
         Website.objects.filter(unit__path__startswith=district.path, unit__unit_type="school", is_active=True)
@@ -104,7 +119,7 @@ def load() -> dict | None:
         else None
     )
     if website is None:
-        return None
+        return 0
     today = timezone.localdate()
     saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7 or 7)
 
@@ -122,7 +137,68 @@ def load() -> dict | None:
         ends_at=at(power, 18),
         reason="区教育城域网数据中心电力检修，全区网站暂停（演示）",
     )
-    return {"maintenance windows": 2}
+    return 2
+
+
+HISTORY_DAYS = 30  # as many as the site page's charts show
+TRANSIENT_FAILURES = 0.003  # share of hours with one failed probe: below the grace period, so no event, as in life
+
+
+def seed_history(city, now=None) -> int:
+    """Thirty days of hourly availability figures (the weekly rollups the site page's charts read) for the availability
+    check of each demo website on the farm, up to the hour before ``now``. Returns the checks given a history.
+
+    The figures are what the monitor would have written for a site on the farm: every probe of the check's interval,
+    response times of a few milliseconds (loopback), a little slower in school hours, and now and then one failed
+    probe, which the grace period keeps from becoming an event. Sites in trouble now were fine until now: their
+    trouble starts when the monitor first probes them, as their state and events say. Only checks without any rollup
+    are given one, so figures the monitor wrote are never replaced. Deterministic per host."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from . import rollups
+    from . import vocabulary as v
+    from .ledger import sync_checks
+    from .models import Check, WeeklyRollup
+
+    sync_checks(Website.objects.filter(unit__path__startswith=city.path))  # the ledger's checks, made if not yet
+    checks = [
+        check
+        for check in Check.objects.filter(
+            kind=v.HTTP, website__is_active=True, unit__path__startswith=city.path, rollups__isnull=True
+        ).select_related("website")
+        if not _is_address(check.website.host)
+    ]
+    if not checks:
+        return 0
+    current = timezone.localtime(now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    hours = [current - dt.timedelta(hours=back) for back in range(HISTORY_DAYS * 24, 0, -1)]
+    rows = []
+    for check in checks:
+        rng = random.Random(f"{SEED}-history-{check.website.host}")
+        per_hour = max(1, round(3600 / check.interval))
+        base = rng.uniform(3.0, 9.0)  # ms: the farm answers on loopback
+        weeks: dict[dt.date, list] = {}
+        for at in hours:
+            local = timezone.localtime(at)
+            week = weeks.setdefault(rollups.week_of(local.date()), list(rollups.EMPTY_WEEK))
+            school_hours = local.weekday() < 5 and 8 <= local.hour < 18
+            mean = max(1, round(base * (1.4 if school_hours else 1.0) * rng.uniform(0.8, 1.25)))
+            failed = 1 if rng.random() < TRANSIENT_FAILURES else 0
+            week[rollups.slot(local.date(), local.hour)] = (per_hour - failed, failed, mean)
+        for week, figures in weeks.items():
+            rows.append(
+                WeeklyRollup(
+                    site_check=check,
+                    week=week,
+                    hours=rollups.pack(figures),
+                    probes=sum(good + failed for good, failed, _mean in figures),
+                    failures=sum(failed for _good, failed, _mean in figures),
+                )
+            )
+    WeeklyRollup.objects.bulk_create(rows, batch_size=500)
+    return len(checks)
 
 
 register_demo_loader(load)
