@@ -333,6 +333,9 @@ EDUSEC_MONITOR_STALE_DAYS = env_int("EDUSEC_MONITOR_STALE_DAYS", 180)  # a page 
 # `edusec monitor` refreshes (times seen, last seen) the finding of a detection that stays the same at most this often;
 # a new, changed or returning detection is written at once.
 EDUSEC_MONITOR_FINDING_REFRESH = env_int("EDUSEC_MONITOR_FINDING_REFRESH", 600)
+# `edusec monitor` tells a receiver (a unit's people, a robot, a webhook) of one event type at most once in this many
+# seconds: what comes meanwhile is held and sent as one message when the time is up.
+EDUSEC_MONITOR_ALERT_INTERVAL = env_int("EDUSEC_MONITOR_ALERT_INTERVAL", 120)
 EDUSEC_MONITOR_EVENT_DAYS = env_int("EDUSEC_MONITOR_EVENT_DAYS", 365)  # monitoring events kept
 EDUSEC_MONITOR_SNAPSHOT_DAYS = env_int("EDUSEC_MONITOR_SNAPSHOT_DAYS", 90)  # stored page copies kept
 EDUSEC_MONITOR_ROLLUP_DAYS = env_int("EDUSEC_MONITOR_ROLLUP_DAYS", 730)  # daily figures kept (charts)

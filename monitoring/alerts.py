@@ -10,15 +10,19 @@ findings to work through, not news.
 Who is told: the people of the site's unit and of the unit above it (the school's supervising bureau), and the
 robots and webhooks of the site's unit and of the units above it set to receive their subordinate units' events. Each
 of them gets one message per event type per store, listing every site it is told of (in-app, and by e-mail for those who
-chose it). A district-wide outage thus sends the district's officers and robot one message, not one per school (group
-robots accept about 20 messages a minute), and no message names a site outside the unit of whoever receives it.
+chose it), and no message names a site outside the unit of whoever receives it. The long-running monitor also holds
+back what a receiver would hear again too soon (``Throttle``): a district-wide outage, found site by site over several
+minutes, reaches the district's officers and robot in a few messages, not one per school (group robots accept about
+20 messages a minute).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -118,47 +122,152 @@ def escalations(before: dict[str, dict], after: list[dict], unit_id: int, websit
     return found
 
 
-def send(alerts: list[Alert], now) -> int:
-    """Tell the people of each unit of ``alerts`` (one in-app message per event type and unit), then each robot or
-    webhook once per event type about all the units it hears; the number of messages."""
+@dataclass(slots=True)
+class Message:
+    """One message to send: about ``alerts`` of one event type, to the people of ``unit`` (``endpoint`` None) or to
+    ``endpoint`` (a robot or webhook; ``unit`` is then its owner)."""
+
+    event_type: str
+    unit: object
+    endpoint: object | None
+    alerts: list[Alert]
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """Who hears what: the same key is the same receiver told of the same event type."""
+        if self.endpoint is not None:
+            return (self.event_type, "endpoint", self.endpoint.pk)
+        return (self.event_type, "unit", self.unit.pk)
+
+
+def messages_of(alerts: list[Alert]) -> list[Message]:
+    """The messages ``alerts`` make: one per event type to the people of each site's unit and of the unit above it,
+    and one per event type to each robot or webhook of those units (and of units further up that hear their
+    subordinate units), each about all the sites it is told of."""
     if not alerts:
-        return 0
-    from assets.models import Website
-    from core.channels import notify
+        return []
     from core.channels.service import endpoints_for
     from orgs.models import Unit
 
     grouped: dict[tuple[str, int], list[Alert]] = defaultdict(list)
     for alert in alerts:
         grouped[(alert.event_type, alert.unit_id)].append(alert)
-    websites = Website.objects.in_bulk({alert.website_id for alert in alerts})
     units = Unit.objects.in_bulk({alert.unit_id for alert in alerts})
     parents = Unit.objects.in_bulk(
         {unit.path[: -Unit.steplen] for unit in units.values() if unit.depth > 1}, field_name="path"
     )
-    # Who hears of what: the people of each site's unit and of the unit above it, and the endpoints of those units
-    # (and of units further up that hear their subordinate units); each gets one message about all its sites.
-    told: dict[tuple[str, int], tuple[object, list[Alert]]] = {}  # (event type, unit) -> (unit, alerts)
-    heard: dict[tuple[str, int], tuple[object, list[Alert]]] = {}  # (event type, endpoint) -> (endpoint, alerts)
+    found: dict[tuple, Message] = {}
     for (event_type, unit_id), items in grouped.items():
         unit = units.get(unit_id)
         if unit is None:
             continue
         parent = parents.get(unit.path[: -Unit.steplen])
         for addressed in (unit, parent) if parent is not None else (unit,):
-            told.setdefault((event_type, addressed.pk), (addressed, []))[1].extend(items)
+            message = Message(event_type, addressed, None, [])
+            found.setdefault(message.key, message).alerts.extend(items)
         for endpoint in endpoints_for([unit], event_type):
-            heard.setdefault((event_type, endpoint.pk), (endpoint, []))[1].extend(items)
-    sent = 0
-    for (event_type, _pk), (unit, items) in told.items():
-        title, body, url = _message(event_type, unit, items, websites, units, now)
-        notify(event_type, units=[unit], title=title, body=body, url=url, endpoints=[])
-        sent += 1
-    for (event_type, _pk), (endpoint, items) in heard.items():
-        title, body, url = _message(event_type, endpoint.unit, items, websites, units, now)
-        notify(event_type, title=title, body=body, url=url, endpoints=[endpoint])
-        sent += 1
-    return sent
+            message = Message(event_type, endpoint.unit, endpoint, [])
+            found.setdefault(message.key, message).alerts.extend(items)
+    return list(found.values())
+
+
+def deliver(messages: list[Message], now) -> int:
+    """Send these messages (in-app and e-mail to the people of a unit, or to the one endpoint); how many."""
+    if not messages:
+        return 0
+    from assets.models import Website
+    from core.channels import notify
+    from orgs.models import Unit
+
+    every = [alert for message in messages for alert in message.alerts]
+    websites = Website.objects.in_bulk({alert.website_id for alert in every})
+    units = Unit.objects.in_bulk({alert.unit_id for alert in every})
+    for message in messages:
+        title, body, url = _message(message.event_type, message.unit, message.alerts, websites, units, now)
+        if message.endpoint is None:
+            notify(message.event_type, units=[message.unit], title=title, body=body, url=url, endpoints=[])
+        else:
+            notify(message.event_type, title=title, body=body, url=url, endpoints=[message.endpoint])
+    return len(messages)
+
+
+def send(alerts: list[Alert], now) -> int:
+    """Tell the people of each unit of ``alerts`` (one in-app message per event type and unit), then each robot or
+    webhook once per event type about all the units it hears; the number of messages."""
+    return deliver(messages_of(alerts), now)
+
+
+class Throttle:
+    """Holds back what a receiver would be told again too soon, and tells it later in one message.
+
+    A monitor probes each site on its own schedule, so a district-wide outage is found site by site over the checks'
+    interval (five minutes for availability): one message per store would reach the district's officers and robot
+    dozens of times in those minutes, beyond what a group robot accepts (about 20 messages a minute). The first
+    message to a receiver about an event type goes at once; what comes for the same receiver and event type within
+    ``interval`` seconds of it is held and sent as one message when the interval is over (``due``).
+
+    A site that comes back before its held "down" was sent is dropped from both: nobody needs to hear of either.
+    Kept in memory by the long-running monitor (``sweep.Monitor``), which sends what it holds when it stops.
+    """
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.last_sent: dict[tuple, float] = {}  # message key -> time.monotonic() of its last message
+        self.held: dict[tuple, Message] = {}
+        self.held_since: dict[tuple, datetime] = {}  # message key -> when its first held alert was found
+
+    def offer(self, messages: list[Message], clock: float, now) -> list[Message]:
+        """The messages to send now; the others are held (merged with what is held for the same receiver)."""
+        messages = self._drop_short_outages(messages)
+        ready = []
+        for message in messages:
+            key = message.key
+            if key in self.held:
+                held = self.held[key]
+                held.alerts.extend(alert for alert in message.alerts if alert not in held.alerts)
+            elif clock - self.last_sent.get(key, float("-inf")) >= self.interval:
+                self.last_sent[key] = clock
+                ready.append(message)
+            else:
+                self.held[key] = message
+                self.held_since[key] = now
+        return ready
+
+    def has_due(self, clock: float) -> bool:
+        return any(clock - self.last_sent.get(key, float("-inf")) >= self.interval for key in self.held)
+
+    def due(self, clock: float, *, everything: bool = False) -> list[tuple[Message, datetime]]:
+        """The held messages whose receiver may be told again (``everything``: all of them, as the monitor stops),
+        with when their first alert was found."""
+        ready = []
+        for key in [
+            key for key in self.held if everything or clock - self.last_sent.get(key, float("-inf")) >= self.interval
+        ]:
+            self.last_sent[key] = clock
+            ready.append((self.held.pop(key), self.held_since.pop(key)))
+        if len(self.last_sent) > 10_000:  # receivers told long ago need no memory
+            self.last_sent = {key: at for key, at in self.last_sent.items() if clock - at < self.interval}
+        return ready
+
+    def _drop_short_outages(self, messages: list[Message]) -> list[Message]:
+        kept = []
+        for message in messages:
+            if message.event_type == RECOVERED:
+                held = self.held.get((DOWN, *message.key[1:]))
+                if held is not None:
+                    back = {alert.website_id for alert in message.alerts}
+                    unheard = {alert.website_id for alert in held.alerts if alert.website_id in back}
+                    held.alerts[:] = [alert for alert in held.alerts if alert.website_id not in unheard]
+                    if not held.alerts:
+                        del self.held[held.key], self.held_since[held.key]
+                    message.alerts[:] = [alert for alert in message.alerts if alert.website_id not in unheard]
+                    if not message.alerts:
+                        continue
+            kept.append(message)
+        return kept
+
+    def __bool__(self) -> bool:
+        return bool(self.held)
 
 
 def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -> tuple[str, str, str]:
@@ -201,15 +310,35 @@ def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -
     return title, body, url
 
 
-def send_safely(alerts: list[Alert], now) -> int:
-    """``send``, in its own savepoint: a failure to alert is logged and costs the alerts, never the stored results."""
+def send_safely(alerts: list[Alert], now, throttle: Throttle | None = None) -> int:
+    """``send``, in its own savepoint: a failure to alert is logged and costs the alerts, never the stored results.
+    With ``throttle``, what it holds back is not sent now (see ``Throttle``)."""
     from django.db import transaction
 
     if not alerts:
         return 0  # the usual store: no savepoint
     try:
         with transaction.atomic():
-            return send(alerts, now)
+            messages = messages_of(alerts)
+            if throttle is not None:
+                messages = throttle.offer(messages, time.monotonic(), now)
+            return deliver(messages, now)
     except Exception:
         logger.exception("monitoring alerts not sent (%d alerts)", len(alerts))
         return 0
+
+
+def send_held(throttle: Throttle, *, everything: bool = False) -> int:
+    """Send what ``throttle`` held and may now go (``everything``: all it holds), each message dated when its first
+    alert was found."""
+    from django.db import transaction
+
+    ready = throttle.due(time.monotonic(), everything=everything)
+    sent = 0
+    for message, found_at in ready:
+        try:
+            with transaction.atomic():
+                sent += deliver([message], found_at)
+        except Exception:
+            logger.exception("held monitoring alerts not sent (%d alerts)", len(message.alerts))
+    return sent

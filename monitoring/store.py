@@ -278,6 +278,7 @@ def store_results(
     pending_findings: dict[str, list[Record]] | None = None,
     write_findings: bool = True,
     refreshed: dict[tuple[int, str], float] | None = None,
+    throttle: alerts.Throttle | None = None,
 ) -> StoreCounts:
     """Apply ``results`` (one per check) to the database. ``schedule``: set each check's next due time.
 
@@ -291,6 +292,9 @@ def store_results(
     ``refreshed`` (the long-running monitor's): (check id, kind) → ``time.monotonic()`` when its finding was last
     written. A detection the same as at the check's previous probe is then written again only once
     ``EDUSEC_MONITOR_FINDING_REFRESH`` seconds have passed; without it, every detection is written at every probe.
+
+    ``throttle`` (the long-running monitor's): alerts to a receiver told of the same event type a moment ago are held
+    there and sent together later (``alerts.Throttle``); without it, each store sends its alerts.
     """
     now = now or timezone.now()
     counts = StoreCounts()
@@ -421,7 +425,7 @@ def store_results(
         if pending_findings is None or write_findings or to_fix:
             counts.findings_written = flush_findings(records)
         counts.findings_fixed = _fix(to_fix, now)
-        counts.alerts = alerts.send_safely(to_alert, now)
+        counts.alerts = alerts.send_safely(to_alert, now, throttle)
     counts.events = len(events)
     return counts
 

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
+from . import alerts
 from . import vocabulary as v
 from .content import ContentOutcome
 from .engine import Engine, ProbeTarget, run_sweep
@@ -211,6 +212,7 @@ class MonitorStats:
     events: int = 0
     store_seconds: float = 0.0
     store_errors: int = 0  # stores that failed, and results the database refused even alone (left out)
+    alerts: int = 0  # messages sent about the monitor's alerts (see ``alerts.Throttle``)
     first_claim: float | None = None  # time.monotonic() of the first claim that found something
     last_store: float | None = None  # time.monotonic() when the last store finished
     lags: array = field(default_factory=lambda: array("d"))  # seconds; only with Monitor(record_lags=True)
@@ -276,6 +278,9 @@ class Monitor:
         self.findings_every = findings_every
         self._findings: dict = {}
         self._findings_written = time.monotonic()
+        # Alerts to a receiver told of the same event type less than EDUSEC_MONITOR_ALERT_INTERVAL seconds ago wait,
+        # and go as one message: a district-wide outage is found site by site over several minutes.
+        self.throttle = alerts.Throttle(settings.EDUSEC_MONITOR_ALERT_INTERVAL)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -377,6 +382,7 @@ class Monitor:
                 pending_findings=self._findings,
                 write_findings=write,
                 refreshed=self._refreshed,
+                throttle=self.throttle,
             )
         except Exception as error:
             self._findings.clear()  # they were in the batch that failed; the next probes raise them again
@@ -396,6 +402,9 @@ class Monitor:
 
         with transaction.atomic():
             flush_findings(self._findings)
+
+    def _send_held_alerts(self, everything: bool = False) -> int:
+        return alerts.send_held(self.throttle, everything=everything)
 
     # --- event loop side -------------------------------------------------------------------------------------------
 
@@ -489,11 +498,17 @@ class Monitor:
                     logger.exception("storing %d probe results failed", len(results))
                     continue
                 self.stats.store_errors += counts.refused
+                self.stats.alerts += counts.alerts
                 self.stats.store_seconds += time.perf_counter() - started
                 self.stats.last_store = time.monotonic()
                 self.stats.stored += counts.checks
                 self.stats.analysed += counts.analysed
                 self.stats.events += counts.events
+            if self.throttle and (final or self.throttle.has_due(time.monotonic())):
+                try:  # what was held goes when its receivers may hear again, or as the monitor stops
+                    self.stats.alerts += await loop.run_in_executor(database, self._send_held_alerts, final)
+                except Exception:
+                    logger.exception("sending held alerts failed")
             if final:
                 if self._findings:  # a last batch that failed leaves nothing; anything else is written by now
                     await loop.run_in_executor(database, self._flush_findings)

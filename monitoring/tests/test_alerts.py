@@ -3,7 +3,7 @@ message per unit per store; nothing during maintenance or for the quieter detect
 costs the stored results."""
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 
 from assets.tests.factories import WebsiteFactory
 from core.channels.forms import sync_subscriptions
@@ -180,3 +180,87 @@ def test_a_failure_to_alert_costs_the_alerts_only(region, monkeypatch, caplog):
     counts = probe([refused(site)], now + timezone.timedelta(minutes=5))
     assert counts.alerts == 0 and "monitoring alerts not sent" in caplog.text
     assert http_check(site).state == "critical"  # stored all the same
+
+
+class Clock:
+    """``time.monotonic`` of the alerts module, moved by hand."""
+
+    def __init__(self, monkeypatch):
+        self.now = 1000.0
+        monkeypatch.setattr(alerts.time, "monotonic", lambda: self.now)
+
+
+def test_a_receiver_told_a_moment_ago_hears_of_more_sites_in_one_message_when_the_interval_is_over(region, monkeypatch):
+    """The monitor finds a district-wide outage site by site (each check on its own schedule): the first site is told
+    at once, the next ones within the interval are held and told together when it is over."""
+    clock, throttle = Clock(monkeypatch), alerts.Throttle(120)
+    first, second, third = region["sites"]
+    now = timezone.now()
+
+    def store(results, minutes):
+        return store_results(results, now=now + timezone.timedelta(minutes=minutes), schedule=False, throttle=throttle)
+
+    store([refused(first), refused(second)], 0)  # within their grace period
+    with translation.override("zh-hans"):
+        assert store([refused(first)], 5).alerts == 3  # the school, the district, the robot: at once
+        clock.now += 30
+        assert store([refused(second)], 5.5).alerts == 0  # held: they were told 30 seconds ago
+        assert store([refused(third)], 6).alerts == 0  # within its grace period
+        clock.now += 60
+        assert store([refused(third)], 7).alerts == 0  # held with the second
+        assert not throttle.has_due(clock.now) and alerts.send_held(throttle) == 0
+        clock.now += 30  # 120 seconds after the first message
+        assert throttle.has_due(clock.now)
+        assert alerts.send_held(throttle) == 3
+    assert not throttle and alerts.send_held(throttle) == 0
+    first_message, later = sorted(told("netadmin", alerts.DOWN), key=lambda message: message.pk)
+    assert first.name in first_message.title and second.name not in first_message.body
+    assert (
+        "2" in later.title and second.name in later.body and third.name in later.body and first.name not in later.body
+    )
+    when = formats.date_format(timezone.localtime(now + timezone.timedelta(minutes=5.5)), "Y-m-d H:i")
+    assert when in later.body  # dated when the first of its sites was found down
+    assert len(told("district_officer", alerts.DOWN)) == 2
+    assert Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN).count() == 2
+    # Another event type is other news: it goes at once.
+    with translation.override("zh-hans"):
+        assert store([ok(first)], 10).alerts == 3
+    assert len(told("netadmin", alerts.RECOVERED)) == 1
+
+
+def test_a_site_back_before_its_held_message_went_is_told_neither_down_nor_back(region, monkeypatch):
+    clock, throttle = Clock(monkeypatch), alerts.Throttle(120)
+    first, second, third = region["sites"]
+    now = timezone.now()
+
+    def store(results, minutes):
+        return store_results(results, now=now + timezone.timedelta(minutes=minutes), schedule=False, throttle=throttle)
+
+    store([refused(first), refused(second), refused(third)], 0)
+    assert store([refused(first)], 5).alerts == 3
+    clock.now += 10
+    assert store([refused(second), refused(third)], 5.2).alerts == 0  # held
+    clock.now += 10
+    assert store([ok(second)], 5.4).alerts == 0  # back before anybody heard it was down
+    clock.now += 100
+    assert alerts.send_held(throttle) == 3  # the third site alone
+    _first, later = sorted(told("netadmin", alerts.DOWN), key=lambda message: message.pk)
+    assert third.name in later.title and second.name not in later.body
+    assert told("netadmin", alerts.RECOVERED) == []
+    # A site whose "down" was told is told when it is back.
+    assert store([ok(first)], 6).alerts == 3
+
+
+def test_the_monitor_sends_what_it_holds_when_it_stops(region, monkeypatch):
+    from monitoring.sweep import Monitor
+
+    Clock(monkeypatch)
+    monitor = Monitor(workers=0)
+    first, second, _third = region["sites"]
+    now = timezone.now()
+    store_results([refused(first), refused(second)], now=now, schedule=False, throttle=monitor.throttle)
+    store_results([refused(first)], now=now, schedule=False, throttle=monitor.throttle)
+    store_results([refused(second)], now=now, schedule=False, throttle=monitor.throttle)
+    assert monitor.throttle and monitor._send_held_alerts() == 0  # its interval is not over
+    assert monitor._send_held_alerts(everything=True) == 3
+    assert len(told("netadmin", alerts.DOWN)) == 2

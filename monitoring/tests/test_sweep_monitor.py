@@ -235,3 +235,24 @@ def test_a_batch_of_a_worker_or_of_probe_now_loses_only_the_refused_result(ledge
     counts = sweep.probe_checks(ids, port_map={80: farm.http_port}, allow_public=False)
     assert counts.checks == len(ids) - 1 and counts.refused == 1
     assert list(Check.objects.filter(last_run_at__isnull=True).values_list("pk", flat=True)) == [refused]
+
+
+def test_the_monitor_holds_what_a_receiver_was_just_told_of_and_sends_it_at_its_stop(ledger, farm):
+    from core.models import Notification
+    from core.testing import make_user
+    from monitoring import alerts
+
+    school = Check.objects.get(website__host=HIDDEN, kind="content").unit
+    make_user("netadmin", school, ["school_netadmin"])
+    run = monitor(farm, 0)
+    first = run.run(until_idle=True)
+    assert first.alerts == 2  # the hidden links: to the school's people and to its district's
+    farm.set_scenario(HEALTHY, "keywords")
+    Check.objects.update(next_due_at=timezone.now())
+    second = run.run(until_idle=True)
+    # The keywords are content news for the same people a moment later: held, and sent as the monitor stopped; the
+    # site that went down (past its grace now) is other news, sent at once.
+    assert second.alerts == 4 and not run.throttle
+    titles = set(Notification.objects.filter(user__username="netadmin").values_list("event_type", flat=True))
+    assert titles == {alerts.CONTENT, alerts.DOWN}
+    assert Notification.objects.filter(user__username="netadmin", event_type=alerts.CONTENT).count() == 2
