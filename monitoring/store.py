@@ -36,7 +36,7 @@ from orgs.models import Unit
 from . import alerts, rollups, rules
 from . import vocabulary as v
 from .analysis import Detection
-from .content import ContentContext, ContentOutcome, analyse_content
+from .content import ContentContext, ContentOutcome, analyse_content, library_for_pool
 from .engine.targets import ProbeResult
 from .keywords import keyword_library_for
 from .models import Check, CheckEvent, CheckState, ContentBaseline, PageSnapshot, open_windows
@@ -259,8 +259,6 @@ def content_context(check: Check, baseline_text: str | None, *, for_pool: bool =
     """What the analysis of ``check``'s page needs: the site, its baseline and its unit's keyword library."""
     library = keyword_library_for(check.unit)
     if for_pool:
-        from .content import library_for_pool
-
         library = library_for_pool(library)
     return ContentContext(url=check.url, host=check.website.host, baseline_json=baseline_text, library=library)
 
