@@ -2,9 +2,9 @@
 
 A bureau must know within minutes when a school site is down, defaced, carrying hidden links or leaking personal
 information, without watching the status board. An alert goes out when a detection *appears* (after the check's grace
-period, so a single failed probe does not page anybody), when it becomes more severe (a certificate now expiring
-within 7 days), and, for a site that was down, when it is back. Nothing is sent while a maintenance window covers
-the site, and nothing for the quieter detections (slow, IPv6, DNS, missing ICP number, stale site): those are
+period, so a single failed probe does not page anybody), when it becomes more severe (a certificate now expiring within
+7 days, then within 2), and, for a site that was down, when it is back. Nothing is sent while a maintenance window
+covers the site, and nothing for the quieter detections (slow, IPv6, DNS, missing ICP number, stale site): those are
 findings to work through, not news.
 
 Who is told: the people of the site's unit and of the unit above it (the school's supervising bureau), and the
@@ -106,7 +106,7 @@ def alerts_of(events, unit_id: int, website_id: int) -> list[Alert]:
 
 
 def escalations(before: dict[str, dict], after: list[dict], unit_id: int, website_id: int) -> list[Alert]:
-    """Alerts for detections that persist but became more severe (a certificate now expiring within 7 days, a
+    """Alerts for detections that persist but became more severe (a certificate now expiring within 7 days or 2, a
     warning that turned critical): their appearance was told at a lower severity."""
     found = []
     for item in after:

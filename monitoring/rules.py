@@ -9,7 +9,8 @@ down                   no answer: DNS, refused, reset, timeout, TLS handshake   
 http_error             HTTP status ≥ 400 (5xx high, 4xx medium)                    high/medium
 slow                   answered, but slower than ``SLOW_MS``                       low
 tls_invalid            expired, self-signed, untrusted chain or wrong host name    high
-tls_expiring           valid, expires within ``EXPIRING_DAYS`` (7 days: high)      medium/high
+tls_expiring           valid, expires within ``EXPIRING_DAYS`` (7 days: high,      medium/high/
+                       2 days: critical)                                          critical
 tls_weak_protocol      negotiated SSLv3, TLS 1.0 or TLS 1.1                        medium
 dns_failure            the name does not resolve                                   high
 ipv6_missing           no AAAA record, or the site does not answer over IPv6       low
@@ -30,6 +31,9 @@ from .engine.targets import ERROR_HTTP, ProbeResult
 SLOW_MS = 5000
 EXPIRING_DAYS = 30
 EXPIRING_HIGH_DAYS = 7
+# The last reminder: the check runs daily, so it comes one to two days before the certificate expires (with one day it
+# could come an hour before).
+EXPIRING_CRITICAL_DAYS = 2
 WEAK_PROTOCOLS = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 # Detections that wait for ``grace_failures`` consecutive failures.
@@ -85,7 +89,12 @@ def probe_detections(result: ProbeResult) -> list[Detection]:
                 reason = TLS_REASONS.get(tls.verify_error, TLS_REASONS["other"])
                 found.append(Detection(v.TLS_INVALID, "high", reason, evidence=evidence))
             elif tls.days_left is not None and tls.days_left < EXPIRING_DAYS:
-                severity = "high" if tls.days_left < EXPIRING_HIGH_DAYS else "medium"
+                if tls.days_left < EXPIRING_CRITICAL_DAYS:
+                    severity = "critical"
+                elif tls.days_left < EXPIRING_HIGH_DAYS:
+                    severity = "high"
+                else:
+                    severity = "medium"
                 found.append(
                     Detection(
                         v.TLS_EXPIRING, severity, f"expires in {max(tls.days_left, 0):.0f} days", evidence=evidence

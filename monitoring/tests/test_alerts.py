@@ -147,7 +147,7 @@ def test_content_detections_alert_and_the_quiet_ones_do_not(region):
     assert f"- {site.name}（{site.url}）：暗链、有害关键词" in message.body
 
 
-def test_a_certificate_is_told_when_it_starts_to_expire_and_again_within_its_last_week(region):
+def test_a_certificate_is_told_when_it_starts_to_expire_within_its_last_week_and_last_two_days(region):
     site = WebsiteFactory(unit=region["school"], name="第一小学HTTPS", url="https://tls.school.example/")
     sync_checks()
     check = Check.objects.get(website=site, kind="tls")
@@ -159,12 +159,13 @@ def test_a_certificate_is_told_when_it_starts_to_expire_and_again_within_its_las
                       subject_cn=site.host, protocol="TLSv1.3")  # fmt: skip
         return ProbeResult(check.pk, "tls", ok=not expired, latency_ms=20.0, tls=tls)
 
-    days = (25, 20, 6, 5, -1, -2)
+    days = (25, 20, 6, 5, 1.5, 0.5, -1, -2)
     with translation.override("zh-hans"):  # the monitor writes in the platform's language
         sent = [probe([certificate(left)], now + timezone.timedelta(days=25 - left)).alerts for left in days]
-        labels = [str(v.DETECTION_KINDS[kind]) for kind in ("tls_expiring", "tls_expiring", "tls_invalid")]
-    # Expiring (medium), the same, within 7 days (high), the same, expired (invalid), the same; to 3 receivers each.
-    assert sent == [3, 0, 3, 0, 3, 0]
+        labels = [str(v.DETECTION_KINDS[kind]) for kind in ("tls_expiring",) * 3 + ("tls_invalid",)]
+    # Expiring (medium), the same, within 7 days (high), the same, within 2 days (critical: the last reminder, as the
+    # daily check comes one to two days before), the same, expired (invalid), the same; to 3 receivers each.
+    assert sent == [3, 0, 3, 0, 3, 0, 3, 0]
     messages = Notification.objects.filter(user__username="netadmin", event_type=alerts.CERTIFICATE).order_by("pk")
     assert [message.title.rsplit("（", 1)[1].rstrip("）") for message in messages] == labels
 
