@@ -221,6 +221,14 @@ def _fail(result: ProbeResult, error: str, detail: str) -> ProbeResult:
     return result
 
 
+def _os_error_text(exc: BaseException) -> str:
+    """An operating-system error as people read it in an alert: "Connection reset by peer", not "[Errno 104]
+    Connection reset by peer"."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
 def _connector_error(result: ProbeResult, exc: aiohttp.ClientConnectorError) -> None:
     os_error = exc.os_error
     if isinstance(os_error, AddressNotAllowed) or "address not allowed" in str(os_error):
@@ -230,7 +238,7 @@ def _connector_error(result: ProbeResult, exc: aiohttp.ClientConnectorError) -> 
     elif isinstance(os_error, ConnectionRefusedError):
         _fail(result, ERROR_REFUSED, f"connection refused by {exc.host}:{exc.port}")
     else:
-        _fail(result, ERROR_CONNECT, str(os_error) or type(os_error).__name__)
+        _fail(result, ERROR_CONNECT, _os_error_text(os_error))
 
 
 class Engine:
@@ -521,8 +529,10 @@ class Engine:
             _fail(result, ERROR_TIMEOUT, stage)
         elif isinstance(exc, TimeoutError):
             _fail(result, ERROR_TIMEOUT, "total")
-        elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        elif isinstance(exc, aiohttp.ServerDisconnectedError):
             _fail(result, ERROR_CONNECT, str(exc) or "server closed the connection")
+        elif isinstance(exc, aiohttp.ClientOSError):
+            _fail(result, ERROR_CONNECT, _os_error_text(exc))
         elif isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
             _fail(result, ERROR_INVALID_URL, str(exc))
         elif isinstance(exc, aiohttp.ClientError):  # malformed status line or headers, truncated body
@@ -707,7 +717,7 @@ class Engine:
         except _DNSFailure as exc:
             return _fail(result, ERROR_DNS, str(exc))
         except OSError as exc:
-            return _fail(result, ERROR_CONNECT, str(exc) or type(exc).__name__)
+            return _fail(result, ERROR_CONNECT, _os_error_text(exc))
         result.latency_ms = (time.perf_counter() - t0) * 1000
         result.phases = {"dns": dns_ms, **phases, "total": result.latency_ms}
         info.protocol = protocol

@@ -121,6 +121,9 @@ def test_down_after_grace_then_recovery_closes_and_relapse_reopens(ledger, farm)
         sweep(farm, kinds=["http"])
     down = check(DOWN, "http")
     assert down.state == "critical" and [d["kind"] for d in down.detections] == ["down"]
+    # Why, as the alerts and the site page say it: the farm resets the connection, told without the errno.
+    assert down.error in ("Connection reset by peer", "Server disconnected"), down.error
+    assert down.detections[0]["summary"] == down.error
     finding = Finding.objects.get(rule_id="monitoring:down")
     assert finding.unit == down.unit and finding.status == "open"
     sweep(farm, kinds=["http"])
