@@ -71,6 +71,18 @@ TITLES = {
     CERTIFICATE: _("Certificate alert"),
 }
 
+# Why a site is down, by the engine's error code, in the reader's language (the detail stays as the engine gave it).
+DOWN_REASONS = {
+    "refused": _("connection refused"),
+    "connect": _("connection lost"),
+    "timeout": _("no answer in time"),
+    "dns": _("name not resolved"),
+    "tls": _("TLS handshake failed"),
+    "protocol": _("malformed answer"),
+    "too_large": _("page too large"),
+    "invalid_url": _("invalid address"),
+}
+
 MAX_SITES_LISTED = 20  # per message; the rest are counted
 
 
@@ -88,6 +100,7 @@ class Alert:
     website_id: int
     detection: str
     summary: str  # the detection's summary (a translatable message id)
+    reason: str = ""  # a site down: the engine's error code (``DOWN_REASONS``)
 
 
 def alerts_of(events, unit_id: int, website_id: int) -> list[Alert]:
@@ -101,7 +114,9 @@ def alerts_of(events, unit_id: int, website_id: int) -> list[Alert]:
         else:
             event_type = None
         if event_type is not None:
-            found.append(Alert(event_type, unit_id, website_id, event.detection, event.summary))
+            evidence = event.evidence if isinstance(event.evidence, dict) else {}
+            reason = evidence.get("error") or "" if event.detection == v.DOWN else ""
+            found.append(Alert(event_type, unit_id, website_id, event.detection, event.summary, reason))
     return found
 
 
@@ -282,8 +297,10 @@ def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -
         website = websites.get(website_id)
         if website is None:
             continue
+        detail = ""
         if event_type == DOWN:  # the head says "down": say why ("connection refused", "HTTP 502")
-            what = separator.join(dict.fromkeys(a.summary for a in found))
+            what = separator.join(dict.fromkeys(_why_down(alert) for alert in found))
+            detail = separator.join(dict.fromkeys(a.summary for a in found if a.summary and a.summary != what))
         else:
             what = separator.join(dict.fromkeys(str(v.DETECTION_KINDS.get(a.detection, a.detection)) for a in found))
         if event_type == RECOVERED:  # what it recovered from
@@ -294,8 +311,9 @@ def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -
         names.append(website.name)
         whats.append(what)
         if len(lines) < MAX_SITES_LISTED:
+            told = gettext("%(what)s (%(detail)s)") % {"what": what, "detail": detail} if detail else what
             lines.append(gettext("- %(site)s (%(url)s): %(what)s") % {"site": name, "url": website.url,
-                                                                     "what": what})  # fmt: skip
+                                                                     "what": told})  # fmt: skip
     if len(names) > MAX_SITES_LISTED:
         lines.append(gettext("… and %(count)d more sites.") % {"count": len(names) - MAX_SITES_LISTED})
     head = TITLES[event_type]
@@ -308,6 +326,12 @@ def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -
     only = next(iter(sites)) if len(sites) == 1 else None
     url = reverse("monitoring:site", args=[only]) if only is not None else reverse("monitoring:board")
     return title, body, url
+
+
+def _why_down(alert: Alert) -> str:
+    """The reason a site is down in the reader's language ("connection refused"), or its summary ("HTTP 502")."""
+    reason = DOWN_REASONS.get(alert.reason)
+    return str(reason) if reason is not None else alert.summary
 
 
 def send_safely(alerts: list[Alert], now, throttle: Throttle | None = None) -> int:

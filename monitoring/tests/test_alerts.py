@@ -66,8 +66,10 @@ def test_a_site_down_after_its_grace_is_told_once_to_its_school_and_bureau_then_
         assert probe([refused(site)], now + timezone.timedelta(minutes=5)).alerts == 3  # school, district, robot
         assert probe([refused(site)], now + timezone.timedelta(minutes=10)).alerts == 0  # still down: no news
     [message] = told("netadmin", alerts.DOWN)
-    assert message.title == f"网站无法访问：{site.name}（connection refused）"
-    assert message.url == f"/monitoring/sites/{site.pk}/" and site.url in message.body
+    # Why, in the reader's language; the engine's own words in the body.
+    assert message.title == f"网站无法访问：{site.name}（连接被拒绝）"
+    assert f"- {site.name}（{site.url}）：连接被拒绝（connection refused）" in message.body
+    assert message.url == f"/monitoring/sites/{site.pk}/"
     assert len(told("district_officer", alerts.DOWN)) == 1
     assert told("city_officer", alerts.DOWN) == told("other_officer", alerts.DOWN) == told("auditor", alerts.DOWN) == []
     assert Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN).count() == 1
@@ -265,3 +267,20 @@ def test_the_monitor_sends_what_it_holds_when_it_stops(region, monkeypatch):
     assert monitor.throttle and monitor._send_held_alerts() == 0  # its interval is not over
     assert monitor._send_held_alerts(everything=True) == 3
     assert len(told("netadmin", alerts.DOWN)) == 2
+
+
+def test_why_a_site_is_down_is_told_in_the_readers_language_with_the_engines_words_beside(region):
+    first, second, third = region["sites"]
+    reset = ProbeResult(
+        http_check(second).pk, "http", ok=False, error="connect", error_detail="Connection reset by peer"
+    )
+    failing = ProbeResult(http_check(third).pk, "http", ok=False, error="http", status=502, latency_ms=30.0)
+    now = timezone.now()
+    with translation.override("en"):
+        for step in range(2):
+            probe([refused(first), reset, failing], now + timezone.timedelta(minutes=5 * step))
+    [message] = told("netadmin", alerts.DOWN)
+    assert message.title == "Website down: 3 sites of 甲区第一小学"
+    assert f"- {first.name} ({first.url}): connection refused\n" in message.body  # the same words: said once
+    assert f"- {second.name} ({second.url}): connection lost (Connection reset by peer)" in message.body
+    assert message.body.endswith(f"- {third.name} ({third.url}): HTTP 502")
