@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import vocabulary as v
 from .analysis.results import SEVERITIES, severity_rank
+from .engine import targets
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +74,14 @@ TITLES = {
 
 # Why a site is down, by the engine's error code, in the reader's language (the detail stays as the engine gave it).
 DOWN_REASONS = {
-    "refused": _("connection refused"),
-    "connect": _("connection lost"),
-    "timeout": _("no answer in time"),
-    "dns": _("name not resolved"),
-    "tls": _("TLS handshake failed"),
-    "protocol": _("malformed answer"),
-    "too_large": _("page too large"),
-    "invalid_url": _("invalid address"),
+    targets.ERROR_REFUSED: _("connection refused"),
+    targets.ERROR_CONNECT: _("connection lost"),
+    targets.ERROR_TIMEOUT: _("no answer in time"),
+    targets.ERROR_DNS: _("name not resolved"),
+    targets.ERROR_TLS: _("TLS handshake failed"),
+    targets.ERROR_PROTOCOL: _("malformed answer"),
+    targets.ERROR_TOO_LARGE: _("page too large"),
+    targets.ERROR_INVALID_URL: _("invalid address"),
 }
 
 MAX_SITES_LISTED = 20  # per message; the rest are counted
@@ -146,6 +147,7 @@ class Message:
     unit: object
     endpoint: object | None
     alerts: list[Alert]
+    found_at: datetime | None = None  # a held message: when its first alert was found (the time it is dated)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -206,12 +208,6 @@ def deliver(messages: list[Message], now) -> int:
     return len(messages)
 
 
-def send(alerts: list[Alert], now) -> int:
-    """Tell the people of each unit of ``alerts`` (one in-app message per event type and unit), then each robot or
-    webhook once per event type about all the units it hears; the number of messages."""
-    return deliver(messages_of(alerts), now)
-
-
 class Throttle:
     """Holds back what a receiver would be told again too soon, and tells it later in one message.
 
@@ -228,8 +224,7 @@ class Throttle:
     def __init__(self, interval: float):
         self.interval = interval
         self.last_sent: dict[tuple, float] = {}  # message key -> time.monotonic() of its last message
-        self.held: dict[tuple, Message] = {}
-        self.held_since: dict[tuple, datetime] = {}  # message key -> when its first held alert was found
+        self.held: dict[tuple, Message] = {}  # message key -> the message held for it
 
     def offer(self, messages: list[Message], clock: float, now) -> list[Message]:
         """The messages to send now; the others are held (merged with what is held for the same receiver)."""
@@ -244,22 +239,21 @@ class Throttle:
                 self.last_sent[key] = clock
                 ready.append(message)
             else:
+                message.found_at = now
                 self.held[key] = message
-                self.held_since[key] = now
         return ready
 
     def has_due(self, clock: float) -> bool:
         return any(clock - self.last_sent.get(key, float("-inf")) >= self.interval for key in self.held)
 
-    def due(self, clock: float, *, everything: bool = False) -> list[tuple[Message, datetime]]:
-        """The held messages whose receiver may be told again (``everything``: all of them, as the monitor stops),
-        with when their first alert was found."""
+    def due(self, clock: float, *, everything: bool = False) -> list[Message]:
+        """The held messages whose receiver may be told again (``everything``: all of them, as the monitor stops)."""
         ready = []
         for key in [
             key for key in self.held if everything or clock - self.last_sent.get(key, float("-inf")) >= self.interval
         ]:
             self.last_sent[key] = clock
-            ready.append((self.held.pop(key), self.held_since.pop(key)))
+            ready.append(self.held.pop(key))
         if len(self.last_sent) > 10_000:  # receivers told long ago need no memory
             self.last_sent = {key: at for key, at in self.last_sent.items() if clock - at < self.interval}
         return ready
@@ -274,7 +268,7 @@ class Throttle:
                     unheard = {alert.website_id for alert in held.alerts if alert.website_id in back}
                     held.alerts[:] = [alert for alert in held.alerts if alert.website_id not in unheard]
                     if not held.alerts:
-                        del self.held[held.key], self.held_since[held.key]
+                        del self.held[held.key]
                     message.alerts[:] = [alert for alert in message.alerts if alert.website_id not in unheard]
                     if not message.alerts:
                         continue
@@ -335,8 +329,8 @@ def _why_down(alert: Alert) -> str:
 
 
 def send_safely(alerts: list[Alert], now, throttle: Throttle | None = None) -> int:
-    """``send``, in its own savepoint: a failure to alert is logged and costs the alerts, never the stored results.
-    With ``throttle``, what it holds back is not sent now (see ``Throttle``)."""
+    """Send ``alerts`` in a savepoint of their own: a failure to alert is logged and costs the alerts, never the stored
+    results. With ``throttle``, what it holds back is not sent now (see ``Throttle``)."""
     from django.db import transaction
 
     if not alerts:
@@ -357,12 +351,11 @@ def send_held(throttle: Throttle, *, everything: bool = False) -> int:
     alert was found."""
     from django.db import transaction
 
-    ready = throttle.due(time.monotonic(), everything=everything)
     sent = 0
-    for message, found_at in ready:
+    for message in throttle.due(time.monotonic(), everything=everything):
         try:
             with transaction.atomic():
-                sent += deliver([message], found_at)
+                sent += deliver([message], message.found_at)
         except Exception:
             logger.exception("held monitoring alerts not sent (%d alerts)", len(message.alerts))
     return sent
