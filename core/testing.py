@@ -15,8 +15,17 @@ Every mixin runs as a user of district A whose roles grant all four actions on t
 request for an object of sibling district B answers 404 (or leaves it untouched for bulk actions).
 """
 
+import contextlib
 import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
+import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -357,3 +366,81 @@ class ModelTestCases:
 
     class All(UI, API, Import):
         pass
+
+
+# ---- a real Celery worker on Redis (tests marked "celery") ----------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def require_redis() -> str:
+    """The tests' Redis URL. Redis not answering on 127.0.0.1:6379 skips the test, or fails it in CI."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return REDIS_URL
+    except OSError:
+        pass
+    message = "Redis is not answering on 127.0.0.1:6379"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message + " (required in CI)")
+    pytest.skip(message)
+
+
+class CeleryWorker:
+    """A ``celery worker`` process of this project (solo pool) consuming ``queue``; ``log()`` is what it wrote."""
+
+    def __init__(self, env: dict, queue: str, name: str):
+        self.queue, self.name = queue, name
+        self._log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "edusec", "worker", "--pool=solo", "-Q", queue, "-n", f"{name}@%h",
+             "--loglevel=INFO", "--prefetch-multiplier=1", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until the worker says it is ready to take tasks (it died or took too long: the test fails, with its log)."""
+        deadline = time.monotonic() + timeout
+        while " ready." not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"celery worker {self.name} did not start:\n{self.log()[-5000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        output = self.log()
+        self._log.close()
+        if output:
+            print(f"---- celery worker {self.name} output ----\n" + output[-5000:])
+
+
+@contextlib.contextmanager
+def celery_workers(env: dict, queue: str, count: int = 1):
+    """``count`` real worker processes of this project on ``queue``, with ``env`` (settings, data directory, broker);
+    stopped at the end, their output printed (pytest shows it when the test fails)."""
+    env = {"DJANGO_SETTINGS_MODULE": "edusec.settings", "PYTHONPATH": str(REPO_ROOT), **env}
+    workers = []
+    try:
+        for number in range(count):
+            workers.append(CeleryWorker(env, queue, f"w{number + 1}"))
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()

@@ -260,6 +260,8 @@ EDUSEC_TASK_THREADS = env_int("EDUSEC_TASK_THREADS", 4)
 EDUSEC_TASKS_EAGER = env_bool("EDUSEC_TASKS_EAGER", False)  # run tasks in the caller's thread (debugging, tests)
 CELERY_BROKER_URL = EDUSEC_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env("EDUSEC_RESULT_BACKEND", EDUSEC_BROKER_URL) or None
+# The queue tasks are sent to (two installations sharing one Redis keep apart; workers: edusec worker -Q <queue>).
+CELERY_TASK_DEFAULT_QUEUE = env("EDUSEC_CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True

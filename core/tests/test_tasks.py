@@ -1,14 +1,9 @@
 """Background tasks: the in-process executor, progress, the scheduler, the progress view, and a real Celery worker."""
 
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,9 +12,7 @@ from django.urls import reverse
 from core import tasks
 from core.models import TaskRun
 from core.scheduler import PeriodicJob, Scheduler, periodic, periodic_jobs
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from core.testing import REDIS_URL, celery_workers, require_redis
 
 release = threading.Event()
 started = threading.Event()
@@ -224,72 +217,15 @@ def test_taskrun_view(client, settings):
 # ---- a real Celery worker -------------------------------------------------------------------------------------------
 
 
-def _redis_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.fixture
-def redis_broker():
-    if not _redis_available():
-        message = "Redis is not answering on 127.0.0.1:6379"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message + " (required in CI)")
-        pytest.skip(message)
-    return REDIS_URL
-
-
-@pytest.fixture
-def celery_worker(redis_broker, tmp_path):
+def celery_worker(tmp_path):
     """A real `celery worker` process on its own queue; it has its own settings and data directory."""
+    broker = require_redis()
     queue = f"edusec-test-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "EDUSEC_RESULT_BACKEND"}}
-    env.update(
-        EDUSEC_BROKER_URL=redis_broker,
-        EDUSEC_DATA_DIR=str(tmp_path / "worker-data"),
-        DJANGO_SETTINGS_MODULE="edusec.settings",
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "edusec",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield proc, queue
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.seek(0)
-        output = log.read().decode(errors="replace")
-        log.close()
-        if output:
-            print("---- celery worker output ----\n" + output[-5000:])
+    env.update(EDUSEC_BROKER_URL=broker, EDUSEC_DATA_DIR=str(tmp_path / "worker-data"))
+    with celery_workers(env, queue) as (worker,):
+        yield worker.process, queue
 
 
 @pytest.mark.celery

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("-c", "--concurrency", type=int, help="worker processes/threads (default: CPU count)")
         parser.add_argument("-P", "--pool", help="pool implementation: prefork (default), threads, solo")
-        parser.add_argument("-Q", "--queues", help="comma-separated queues to consume (default: celery)")
+        parser.add_argument(
+            "-Q", "--queues", help="comma-separated queues to consume (default: EDUSEC_CELERY_QUEUE, else celery)"
+        )
         parser.add_argument("-l", "--loglevel", default="INFO", help="log level (default INFO)")
         parser.add_argument("celery_args", nargs=argparse.REMAINDER, help="more `celery worker` options, after --")
 
