@@ -10,20 +10,20 @@ findings to work through, not news.
 Who is told: the people of the site's unit and of the unit above it (the school's supervising bureau), and the
 robots and webhooks of the site's unit and of the units above it set to receive their subordinate units' events. Each
 of them gets one message per event type per store, listing every site it is told of (in-app, and by e-mail for those who
-chose it), and no message names a site outside the unit of whoever receives it. The long-running monitor also holds
-back what a receiver would hear again too soon (``Throttle``): a district-wide outage, found site by site over several
-minutes, reaches the district's officers and robot in a few messages, not one per school (group robots accept about
-20 messages a minute).
+chose it), and no message names a site outside the unit of whoever receives it. The long-running monitor and the
+Celery workers also hold back what a receiver would hear again too soon (``Throttle``, its state in the database): a
+district-wide outage, found site by site over several minutes, reaches the district's officers and robot in a few
+messages, not one per school (group robots accept about 20 messages a minute).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext
@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from . import vocabulary as v
 from .analysis.results import SEVERITIES, severity_rank
 from .engine import targets
+from .models import AlertThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ ALERTING_DETECTIONS = {
     v.CLOAKING: CONTENT,
 }
 RECOVERING_DETECTIONS = {v.DOWN, v.HTTP_ERROR}
+OPPOSITE = {DOWN: RECOVERED, RECOVERED: DOWN}  # a site told of one may be told of the other at once
 
 # The head of a message's title (the event types' labels above say what one subscribes to).
 TITLES = {
@@ -150,11 +152,14 @@ class Message:
     found_at: datetime | None = None  # a held message: when its first alert was found (the time it is dated)
 
     @property
-    def key(self) -> tuple[str, str, int]:
+    def receiver(self) -> str:
+        """Who is told: "unit:<id>" for the people of a unit, "endpoint:<id>" for a robot or webhook."""
+        return f"endpoint:{self.endpoint.pk}" if self.endpoint is not None else f"unit:{self.unit.pk}"
+
+    @property
+    def key(self) -> tuple[str, str]:
         """Who hears what: the same key is the same receiver told of the same event type."""
-        if self.endpoint is not None:
-            return (self.event_type, "endpoint", self.endpoint.pk)
-        return (self.event_type, "unit", self.unit.pk)
+        return (self.event_type, self.receiver)
 
 
 def messages_of(alerts: list[Alert]) -> list[Message]:
@@ -218,65 +223,117 @@ class Throttle:
     ``interval`` seconds of it is held and sent as one message when the interval is over (``due``).
 
     A site that comes back before its held "down" was sent is dropped from both: nobody needs to hear of either.
-    Kept in memory by the long-running monitor (``sweep.Monitor``), which sends what it holds when it stops.
+
+    The state is kept in ``AlertThrottle`` rows, locked while a store decides (``select_for_update``), so that
+    ``edusec monitor`` and any number of Celery workers share it. ``offer`` and ``due`` run in the caller's
+    transaction; times are the stores' clock (``now``).
     """
 
     def __init__(self, interval: float):
-        self.interval = interval
-        self.last_sent: dict[tuple, float] = {}  # message key -> time.monotonic() of its last message
-        self.held: dict[tuple, Message] = {}  # message key -> the message held for it
+        self.interval = timedelta(seconds=interval)
 
-    def offer(self, messages: list[Message], clock: float, now) -> list[Message]:
-        """The messages to send now; the others are held (merged with what is held for the same receiver)."""
-        messages = self._drop_short_outages(messages)
-        ready = []
+    @classmethod
+    def from_settings(cls) -> Throttle:
+        from django.conf import settings
+
+        return cls(settings.EDUSEC_MONITOR_ALERT_INTERVAL)
+
+    def offer(self, messages: list[Message], now) -> list[Message]:
+        """The messages to send now; the others are held (merged with what is held for the same receiver). A receiver
+        whose held alerts may go by now gets them in this message."""
+        if not messages:
+            return []
+        rows = self._locked_rows(messages)
+        messages = self._drop_short_outages(messages, rows)
+        ready, changed = [], {}
         for message in messages:
-            key = message.key
-            if key in self.held:
-                held = self.held[key]
-                held.alerts.extend(alert for alert in message.alerts if alert not in held.alerts)
-            elif clock - self.last_sent.get(key, float("-inf")) >= self.interval:
-                self.last_sent[key] = clock
+            row = rows[message.key]
+            recent = row.last_sent_at is not None and now - row.last_sent_at < self.interval
+            if recent:  # another check of a site just told of (its content check finding it down too) is no news
+                told = {tuple(item) for item in row.told}
+                message.alerts[:] = [
+                    alert for alert in message.alerts if (alert.website_id, alert.detection) not in told
+                ]
+                if not message.alerts:
+                    continue
+            held = [Alert(**alert) for alert in row.held]
+            if held and now < row.due_at:
+                row.held = [*row.held, *(asdict(alert) for alert in message.alerts if alert not in held)]
+            elif held or not recent:
+                message.alerts[:0] = [alert for alert in held if alert not in message.alerts]
+                _sent(row, message, now)
                 ready.append(message)
             else:
-                message.found_at = now
-                self.held[key] = message
+                row.held = [asdict(alert) for alert in message.alerts]
+                row.found_at, row.due_at = now, row.last_sent_at + self.interval
+            changed[row.pk] = row
+            # A site back up may go down again (and the other way round) within the interval: that is news again.
+            opposite = rows.get((OPPOSITE.get(message.event_type), message.receiver))
+            sites = {alert.website_id for alert in message.alerts}
+            if opposite is not None and any(website_id in sites for website_id, _detection in opposite.told):
+                opposite.told = [item for item in opposite.told if item[0] not in sites]
+                changed[opposite.pk] = opposite
+        fields = ["last_sent_at", "told", "held", "found_at", "due_at"]
+        AlertThrottle.objects.bulk_update(changed.values(), fields)
         return ready
 
-    def has_due(self, clock: float) -> bool:
-        return any(clock - self.last_sent.get(key, float("-inf")) >= self.interval for key in self.held)
-
-    def due(self, clock: float, *, everything: bool = False) -> list[Message]:
-        """The held messages whose receiver may be told again (``everything``: all of them, as the monitor stops)."""
+    def due(self, now, *, everything: bool = False) -> list[Message]:
+        """The held messages whose receiver may be told again (``everything``: all of them, as the monitor stops);
+        their rows are marked sent at ``now``."""
+        rows = AlertThrottle.objects.select_for_update(of=("self",)).select_related("unit", "endpoint").order_by("pk")
+        rows = list(rows.filter(due_at__isnull=False) if everything else rows.filter(due_at__lte=now))
         ready = []
-        for key in [
-            key for key in self.held if everything or clock - self.last_sent.get(key, float("-inf")) >= self.interval
-        ]:
-            self.last_sent[key] = clock
-            ready.append(self.held.pop(key))
-        if len(self.last_sent) > 10_000:  # receivers told long ago need no memory
-            self.last_sent = {key: at for key, at in self.last_sent.items() if clock - at < self.interval}
-        return ready
+        for row in rows:
+            alerts = [Alert(**alert) for alert in row.held]
+            message = Message(row.event_type, row.unit, row.endpoint, alerts, found_at=row.found_at)
+            _sent(row, message, now)
+            ready.append(message)
+        AlertThrottle.objects.bulk_update(rows, ["last_sent_at", "told", "held", "found_at", "due_at"])
+        return [message for message in ready if message.alerts]
 
-    def _drop_short_outages(self, messages: list[Message]) -> list[Message]:
+    @staticmethod
+    def _locked_rows(messages: list[Message]) -> dict[tuple[str, str], AlertThrottle]:
+        """The rows of the messages' receivers (created if new) and, for "down" and "back up", those of the other
+        one (``OPPOSITE``), locked until the caller's transaction ends; created and locked in one order (receiver keys,
+        then ids), so that two stores wanting the same rows queue instead of deadlocking."""
+        AlertThrottle.objects.bulk_create(
+            [AlertThrottle(event_type=m.event_type, receiver=m.receiver, unit=m.unit, endpoint=m.endpoint)
+             for m in sorted(messages, key=lambda m: m.key)],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        keys = {message.key for message in messages}
+        keys |= {(OPPOSITE[m.event_type], m.receiver) for m in messages if m.event_type in OPPOSITE}
+        wanted = Q()
+        for event_type, receiver in keys:
+            wanted |= Q(event_type=event_type, receiver=receiver)
+        rows = AlertThrottle.objects.select_for_update().filter(wanted).order_by("pk")
+        return {(row.event_type, row.receiver): row for row in rows}
+
+    @staticmethod
+    def _drop_short_outages(messages: list[Message], rows: dict) -> list[Message]:
         kept = []
         for message in messages:
-            if message.event_type == RECOVERED:
-                held = self.held.get((DOWN, *message.key[1:]))
-                if held is not None:
-                    back = {alert.website_id for alert in message.alerts}
-                    unheard = {alert.website_id for alert in held.alerts if alert.website_id in back}
-                    held.alerts[:] = [alert for alert in held.alerts if alert.website_id not in unheard]
-                    if not held.alerts:
-                        del self.held[held.key]
+            down = rows.get((DOWN, message.receiver)) if message.event_type == RECOVERED else None
+            if down is not None and down.held:
+                back = {alert.website_id for alert in message.alerts}
+                still_down = [alert for alert in down.held if alert["website_id"] not in back]
+                unheard = {alert["website_id"] for alert in down.held} & back
+                if unheard:
+                    down.held = still_down
+                    if not still_down:
+                        down.found_at = down.due_at = None
+                    down.save(update_fields=["held", "found_at", "due_at"])
                     message.alerts[:] = [alert for alert in message.alerts if alert.website_id not in unheard]
                     if not message.alerts:
                         continue
             kept.append(message)
         return kept
 
-    def __bool__(self) -> bool:
-        return bool(self.held)
+
+def _sent(row: AlertThrottle, message: Message, now) -> None:
+    """Mark ``row`` as its receiver told ``message`` at ``now``: nothing held any more."""
+    row.last_sent_at, row.held, row.found_at, row.due_at = now, [], None, None
+    row.told = [[alert.website_id, alert.detection] for alert in message.alerts]
 
 
 def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -> tuple[str, str, str]:
@@ -339,23 +396,29 @@ def send_safely(alerts: list[Alert], now, throttle: Throttle | None = None) -> i
         with transaction.atomic():
             messages = messages_of(alerts)
             if throttle is not None:
-                messages = throttle.offer(messages, time.monotonic(), now)
+                messages = throttle.offer(messages, now)
             return deliver(messages, now)
     except Exception:
         logger.exception("monitoring alerts not sent (%d alerts)", len(alerts))
         return 0
 
 
-def send_held(throttle: Throttle, *, everything: bool = False) -> int:
+def send_held(throttle: Throttle, now=None, *, everything: bool = False) -> int:
     """Send what ``throttle`` held and may now go (``everything``: all it holds), each message dated when its first
-    alert was found."""
+    alert was found. A message that fails is logged and not sent again."""
     from django.db import transaction
 
+    now = now or timezone.now()
+    held = AlertThrottle.objects.filter(due_at__isnull=False)
+    if not (held if everything else held.filter(due_at__lte=now)).exists():
+        return 0  # the usual look: no write transaction
+    with transaction.atomic():
+        messages = throttle.due(now, everything=everything)
     sent = 0
-    for message in throttle.due(time.monotonic(), everything=everything):
+    for message in messages:
         try:
             with transaction.atomic():
-                sent += deliver([message], message.found_at)
+                sent += deliver([message], message.found_at or now)
         except Exception:
             logger.exception("held monitoring alerts not sent (%d alerts)", len(message.alerts))
     return sent

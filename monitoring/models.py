@@ -256,6 +256,35 @@ class WeeklyRollup(models.Model):
         )
 
 
+class AlertThrottle(models.Model):
+    """When one receiver was last told of one monitoring event type, and the alerts held for it meanwhile
+    (``alerts.Throttle``).
+
+    A receiver is the people of a unit (``endpoint`` empty) or one robot or webhook (``unit`` is then its owner). The
+    state is in the database, not in a process, so that the Celery workers storing batches on several machines share
+    it (a district-wide outage found by ten workers is still told in a few messages) and held alerts outlive a restart
+    of the monitor. Internal: shown to nobody, one row per receiver and event type.
+    """
+
+    event_type = models.CharField(max_length=60)
+    receiver = models.CharField(max_length=40)  # "unit:<id>" or "endpoint:<id>" (``alerts.Message.receiver``)
+    unit = models.ForeignKey(settings.EDUSEC_UNIT_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey("core.ChannelEndpoint", on_delete=models.CASCADE, null=True, related_name="+")
+    last_sent_at = models.DateTimeField(null=True)
+    told = models.JSONField(default=list)  # [website id, detection] of the last message: not told again meanwhile
+    held = models.JSONField(default=list)  # the held alerts (``alerts.Alert`` as dicts), oldest first
+    found_at = models.DateTimeField(null=True)  # when the first held alert was found: the held message's date
+    due_at = models.DateTimeField(null=True, db_index=True)  # set while alerts are held: when they may go
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event_type", "receiver"], name="monitoring_one_throttle_per_receiver")
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} {self.receiver}"
+
+
 class KeywordEntry(UnitOwned):
     """A word of the bureau's own keyword library, or a whitelist phrase; it applies to the unit's whole subtree, on
     top of the default library shipped with EduSec."""

@@ -69,7 +69,7 @@ def start_monitor(say):
     from django.db import close_old_connections
 
     from .ledger import sync_checks
-    from .sweep import Monitor, claim_due
+    from .sweep import Monitor, send_to_workers
 
     sync_checks()
     stopping = threading.Event()
@@ -85,8 +85,7 @@ def start_monitor(say):
     def send_loop():
         while not stopping.is_set():
             try:
-                while not stopping.is_set() and (ids := claim_due()):
-                    celery_app.send_task("monitoring.probe_batch", args=[ids])
+                send_to_workers(celery_app)
             except Exception:  # logged; the next round tries again
                 logging.getLogger("edusec.monitoring").exception("monitor round failed")
             finally:

@@ -121,6 +121,7 @@ def target_for(check: Check, context=None, variants: tuple[str, ...] | None = No
 # left them (``claim`` reads them with the due checks).
 STAMP_FIELDS = ("last_run_at", "analysed_hash", "url", "grace_failures", "recovery_successes", "unit_id", "website_id")
 ROW_CACHE_SECONDS = 3600  # a kept check is read again after an hour at the latest (a unit moved in the tree)
+HELD_ALERTS_POLL = 5.0  # seconds between the monitor's looks for held alerts that may go (alerts.Throttle)
 ROW_CACHE_SIZE = 50_000  # checks kept by a ``Monitor`` (a few kB each; beyond this they are read at every claim)
 
 
@@ -178,19 +179,35 @@ def claim_due(now=None, limit: int | None = None) -> list[int]:
     return [row[0] for row in claim(now, limit)]
 
 
-def probe_checks(check_ids: list[int], *, now=None, **engine_overrides) -> StoreCounts | None:
+def probe_checks(
+    check_ids: list[int], *, now=None, throttle: alerts.Throttle | None = None, **engine_overrides
+) -> StoreCounts | None:
     """Probe these checks now and store the results; the scheduling was done when they were claimed. Analysis runs
-    in this process (``Monitor`` uses the pool)."""
+    in this process (``Monitor`` uses the pool). With ``throttle`` (the Celery workers' batches), alerts to a receiver
+    told a moment ago are held (``alerts.Throttle``); without it ("probe now"), they go at once."""
     checks = load_checks(check_ids)
     if not checks:
         return None
     options = engine_options() | engine_overrides
     results = run_sweep([target_for(check) for check in checks.values()], **options)
     try:
-        return store_results(results, now=now, schedule=False, checks=checks)
+        return store_results(results, now=now, schedule=False, checks=checks, throttle=throttle)
     except Exception as error:
         close_old_connections()
         return store_in_parts(results, error, now=now)
+
+
+def send_to_workers(celery_app) -> int:
+    """One round of ``edusec monitor`` with a broker: every due check sent to the Celery workers in batches (task
+    ``monitoring.probe_batch``), and the alerts the workers held that may go by now sent. How many checks were sent."""
+    sent = 0
+    while ids := claim_due():
+        celery_app.send_task("monitoring.probe_batch", args=[ids])
+        sent += len(ids)
+        if len(ids) < settings.EDUSEC_MONITOR_BATCH:
+            break
+    alerts.send_held(alerts.Throttle.from_settings())
+    return sent
 
 
 def run_due(now=None, **engine_overrides):
@@ -280,7 +297,8 @@ class Monitor:
         self._findings_written = time.monotonic()
         # Alerts to a receiver told of the same event type less than EDUSEC_MONITOR_ALERT_INTERVAL seconds ago wait,
         # and go as one message: a district-wide outage is found site by site over several minutes.
-        self.throttle = alerts.Throttle(settings.EDUSEC_MONITOR_ALERT_INTERVAL)
+        self.throttle = alerts.Throttle.from_settings()
+        self._held_polled = float("-inf")  # time.monotonic() when the held alerts were last looked at
 
     def stop(self) -> None:
         self._stopping.set()
@@ -504,7 +522,8 @@ class Monitor:
                 self.stats.stored += counts.checks
                 self.stats.analysed += counts.analysed
                 self.stats.events += counts.events
-            if self.throttle and (final or self.throttle.has_due(time.monotonic())):
+            if final or time.monotonic() - self._held_polled >= HELD_ALERTS_POLL:
+                self._held_polled = time.monotonic()
                 try:  # what was held goes when its receivers may hear again, or as the monitor stops
                     self.stats.alerts += await loop.run_in_executor(database, self._send_held_alerts, final)
                 except Exception:

@@ -8,10 +8,12 @@ from core.tasks import progress, task
 @task(name="monitoring.probe_batch")
 def probe_batch(check_ids: list[int]) -> dict:
     """Probe and store these checks (already claimed by the scheduler). Sent by ``edusec monitor`` to Celery workers
-    when ``EDUSEC_BROKER_URL`` is set; any number of workers on any number of machines share the batches."""
+    when ``EDUSEC_BROKER_URL`` is set; any number of workers on any number of machines share the batches, and the alert
+    throttle (a receiver told a moment ago hears of more sites later, in one message)."""
+    from .alerts import Throttle
     from .sweep import probe_checks
 
-    counts = probe_checks(check_ids)
+    counts = probe_checks(check_ids, throttle=Throttle.from_settings())
     return {"checks": counts.checks if counts else 0, "events": counts.events if counts else 0}
 
 

@@ -13,7 +13,7 @@ from monitoring import alerts
 from monitoring import vocabulary as v
 from monitoring.engine.targets import ProbeResult, TLSInfo
 from monitoring.ledger import sync_checks
-from monitoring.models import Check, MaintenanceWindow
+from monitoring.models import AlertThrottle, Check, MaintenanceWindow
 from monitoring.simfarm.pages import SchoolPages
 from monitoring.store import store_results
 
@@ -185,88 +185,135 @@ def test_a_failure_to_alert_costs_the_alerts_only(region, monkeypatch, caplog):
     assert http_check(site).state == "critical"  # stored all the same
 
 
-class Clock:
-    """``time.monotonic`` of the alerts module, moved by hand."""
-
-    def __init__(self, monkeypatch):
-        self.now = 1000.0
-        monkeypatch.setattr(alerts.time, "monotonic", lambda: self.now)
-
-
-def test_a_receiver_told_a_moment_ago_hears_of_more_sites_in_one_message_when_the_interval_is_over(region, monkeypatch):
+def test_a_receiver_told_a_moment_ago_hears_of_more_sites_in_one_message_when_the_interval_is_over(region):
     """The monitor finds a district-wide outage site by site (each check on its own schedule): the first site is told
     at once, the next ones within the interval are held and told together when it is over."""
-    clock, throttle = Clock(monkeypatch), alerts.Throttle(120)
+    throttle = alerts.Throttle(120)
     first, second, third = region["sites"]
     now = timezone.now()
 
+    def at(minutes):
+        return now + timezone.timedelta(minutes=minutes)
+
     def store(results, minutes):
-        return store_results(results, now=now + timezone.timedelta(minutes=minutes), schedule=False, throttle=throttle)
+        return store_results(results, now=at(minutes), schedule=False, throttle=throttle)
 
     store([refused(first), refused(second)], 0)  # within their grace period
     with translation.override("zh-hans"):
         assert store([refused(first)], 5).alerts == 3  # the school, the district, the robot: at once
-        clock.now += 30
         assert store([refused(second)], 5.5).alerts == 0  # held: they were told 30 seconds ago
         assert store([refused(third)], 6).alerts == 0  # within its grace period
-        clock.now += 60
-        assert store([refused(third)], 7).alerts == 0  # held with the second
-        assert not throttle.has_due(clock.now) and alerts.send_held(throttle) == 0
-        clock.now += 30  # 120 seconds after the first message
-        assert throttle.has_due(clock.now)
-        assert alerts.send_held(throttle) == 3
-    assert not throttle and alerts.send_held(throttle) == 0
+        assert store([refused(third)], 6.5).alerts == 0  # held with the second
+        assert alerts.send_held(throttle, at(6.9)) == 0
+        held = AlertThrottle.objects.get(event_type=alerts.DOWN, receiver=f"unit:{region['school'].pk}")
+        assert [alert["website_id"] for alert in held.held] == [second.pk, third.pk] and held.due_at == at(7)
+        assert alerts.send_held(throttle, at(7)) == 3  # 120 seconds after the first message
+    assert alerts.send_held(throttle, at(10), everything=True) == 0  # nothing is held any more
     first_message, later = sorted(told("netadmin", alerts.DOWN), key=lambda message: message.pk)
     assert first.name in first_message.title and second.name not in first_message.body
     assert (
         "2" in later.title and second.name in later.body and third.name in later.body and first.name not in later.body
     )
-    when = formats.date_format(timezone.localtime(now + timezone.timedelta(minutes=5.5)), "Y-m-d H:i")
+    when = formats.date_format(timezone.localtime(at(5.5)), "Y-m-d H:i")
     assert when in later.body  # dated when the first of its sites was found down
     assert len(told("district_officer", alerts.DOWN)) == 2
     assert Delivery.objects.filter(endpoint=region["robot"], event_type=alerts.DOWN).count() == 2
     # Another event type is other news: it goes at once.
     with translation.override("zh-hans"):
-        assert store([ok(first)], 10).alerts == 3
+        assert store([ok(first)], 7.5).alerts == 3
     assert len(told("netadmin", alerts.RECOVERED)) == 1
 
 
-def test_a_site_back_before_its_held_message_went_is_told_neither_down_nor_back(region, monkeypatch):
-    clock, throttle = Clock(monkeypatch), alerts.Throttle(120)
+def test_held_alerts_go_with_the_next_message_once_the_interval_is_over(region):
+    """Nobody looked for held alerts in time (the monitor was stopped, say): the next store that has news for the same
+    receiver and event type sends them with its own."""
+    throttle = alerts.Throttle(120)
     first, second, third = region["sites"]
     now = timezone.now()
 
-    def store(results, minutes):
-        return store_results(results, now=now + timezone.timedelta(minutes=minutes), schedule=False, throttle=throttle)
+    def store(results, seconds):
+        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
 
     store([refused(first), refused(second), refused(third)], 0)
-    assert store([refused(first)], 5).alerts == 3
-    clock.now += 10
-    assert store([refused(second), refused(third)], 5.2).alerts == 0  # held
-    clock.now += 10
-    assert store([ok(second)], 5.4).alerts == 0  # back before anybody heard it was down
-    clock.now += 100
-    assert alerts.send_held(throttle) == 3  # the third site alone
+    assert store([refused(first)], 300).alerts == 3
+    assert store([refused(second)], 330).alerts == 0  # held
+    assert store([refused(third)], 500).alerts == 3  # the interval is over: the second goes with the third
+    _first, later = sorted(told("netadmin", alerts.DOWN), key=lambda message: message.pk)
+    assert second.name in later.body and third.name in later.body
+    assert not AlertThrottle.objects.filter(due_at__isnull=False).exists()
+
+
+def test_a_site_back_before_its_held_message_went_is_told_neither_down_nor_back(region):
+    throttle = alerts.Throttle(120)
+    first, second, third = region["sites"]
+    now = timezone.now()
+
+    def store(results, seconds):
+        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
+
+    store([refused(first), refused(second), refused(third)], 0)
+    assert store([refused(first)], 300).alerts == 3
+    assert store([refused(second), refused(third)], 310).alerts == 0  # held
+    assert store([ok(second)], 320).alerts == 0  # back before anybody heard it was down
+    assert alerts.send_held(throttle, now + timezone.timedelta(seconds=420)) == 3  # the third site alone
     _first, later = sorted(told("netadmin", alerts.DOWN), key=lambda message: message.pk)
     assert third.name in later.title and second.name not in later.body
     assert told("netadmin", alerts.RECOVERED) == []
     # A site whose "down" was told is told when it is back.
-    assert store([ok(first)], 6).alerts == 3
+    assert store([ok(first)], 430).alerts == 3
 
 
-def test_the_monitor_sends_what_it_holds_when_it_stops(region, monkeypatch):
+def test_a_site_told_down_is_not_told_again_by_its_other_checks_but_is_when_it_goes_down_again(region):
+    throttle = alerts.Throttle(120)
+    first, _second, _third = region["sites"]
+    content = Check.objects.get(website=first, kind="content")
+    content_refused = ProbeResult(content.pk, "content", ok=False, error="refused", error_detail="connection refused")
+    now = timezone.now()
+
+    def store(results, seconds):
+        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
+
+    store([refused(first), content_refused], 0)  # within their grace period
+    assert store([refused(first)], 300).alerts == 3
+    assert store([content_refused], 310).alerts == 0  # its content check finds it down too: no news
+    assert not AlertThrottle.objects.filter(due_at__isnull=False).exists()  # and nothing held
+    assert store([ok(first)], 320).alerts == 3  # back up
+    store([refused(first)], 330)  # within its grace period again
+    assert store([refused(first)], 340).alerts == 0  # down again: news, held (the last "down" was 40 s ago)
+    assert alerts.send_held(throttle, now + timezone.timedelta(seconds=420)) == 3
+    assert [message.title.count(first.name) for message in told("netadmin", alerts.DOWN)] == [1, 1]
+
+
+def test_the_monitor_sends_what_it_holds_when_it_stops(region):
     from monitoring.sweep import Monitor
 
-    Clock(monkeypatch)
     monitor = Monitor(workers=0)
     first, second, _third = region["sites"]
     now = timezone.now()
     store_results([refused(first), refused(second)], now=now, schedule=False, throttle=monitor.throttle)
     store_results([refused(first)], now=now, schedule=False, throttle=monitor.throttle)
     store_results([refused(second)], now=now, schedule=False, throttle=monitor.throttle)
-    assert monitor.throttle and monitor._send_held_alerts() == 0  # its interval is not over
+    assert monitor._send_held_alerts() == 0  # its interval is not over
     assert monitor._send_held_alerts(everything=True) == 3
     assert len(told("netadmin", alerts.DOWN)) == 2
+
+
+def test_held_alerts_outlive_the_process_that_held_them(region):
+    """The throttle's state is in the database: a worker (or a restarted monitor) with a throttle of its own sends
+    what another held, and holds what another was told a moment ago."""
+    first, second, third = region["sites"]
+    now = timezone.now()
+
+    def store(results, seconds, throttle):
+        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
+
+    store([refused(first), refused(second), refused(third)], 0, None)
+    assert store([refused(first)], 300, alerts.Throttle(120)).alerts == 3
+    assert store([refused(second)], 310, alerts.Throttle(120)).alerts == 0  # another worker: held all the same
+    assert alerts.send_held(alerts.Throttle(120), now + timezone.timedelta(seconds=420)) == 3
+    assert len(told("netadmin", alerts.DOWN)) == 2
+    # "probe now" (no throttle) tells at once, whatever was told before.
+    assert store([refused(third)], 430, None).alerts == 3
 
 
 def test_why_a_site_is_down_is_told_in_the_readers_language_with_the_engines_words_beside(region):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from monitoring.ledger import sync_checks
-from monitoring.sweep import Monitor, claim_due
+from monitoring.sweep import Monitor, send_to_workers
 
 
 class Command(BaseCommand):
@@ -39,14 +39,9 @@ class Command(BaseCommand):
         try:
             while True:
                 started = time.monotonic()
-                probed = 0
-                while ids := claim_due():
-                    probed += len(ids)
-                    celery_app.send_task("monitoring.probe_batch", args=[ids])
-                    if len(ids) < settings.EDUSEC_MONITOR_BATCH:
-                        break
+                sent = send_to_workers(celery_app)
                 if once:
-                    self.stdout.write(f"{probed} checks sent to the workers")
+                    self.stdout.write(f"{sent} checks sent to the workers")
                     return
                 time.sleep(max(0.0, tick - (time.monotonic() - started)))
         except KeyboardInterrupt:
