@@ -979,16 +979,17 @@ class _Builder:
 
     def school(self, school, district_code, is_demo_school):
         rng = self.rng
-        kind = _school_kind(school.short_name)
+        short = school.short_name
+        kind = _school_kind(short)
         young = bool({"kindergarten", "primary"} & set(school.stages))
         prefix = DISTRICT_PREFIX.get(district_code, "sf")
         word = school.short_name[: -len(region_demo.SCHOOL_KINDS[kind].suffix)]
         slug = "-".join(p for p in (prefix, PINYIN.get(word, ""), KIND_ABBR[kind]) if p)
         use_test_host = not is_demo_school and rng.random() < 0.15
-        # School sites live under school.example (a few older ones under school.test).
-        base = f"{school.code}.school.test" if use_test_host else f"{slug}.school.example"
-        url = _http(f"{school.code}.school.test") if use_test_host else _https(f"www.{slug}.school.example")
-        short = school.short_name
+        # School sites live under school.example; a few older ones under school.test, registered by the school's
+        # Chinese name as public institutions' .公益 names are (stored and probed as punycode, shown in Chinese).
+        base = f"{short}.{prefix}.school.test" if use_test_host else f"{slug}.school.example"
+        url = _http(base) if use_test_host else _https(f"www.{slug}.school.example")
 
         if is_demo_school:
             portal_scenario = "compliant"

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.filtersets import BaseFilterSet, UnitSubtreeFilter, YesNoFilter
+from core.idn import ascii_host
 from orgs.models import Unit
 
 from . import mlps
@@ -160,16 +161,21 @@ class _AssetFilterSet(BaseFilterSet):
 
 class WebsiteFilterSet(_AssetFilterSet):
     search_fields = ("name", "url", "host", "icp_number", "psb_number", "cms")
+    host_search_fields = ("host",)
+
     is_active = YesNoFilter(label=_("active"))
     has_icp_number = YesNoFilter(field_name="icp_number", method="filter_filled", label=_("has an ICP filing number"))
     has_psb_number = YesNoFilter(
         field_name="psb_number", method="filter_filled", label=_("has a public-security filing number")
     )
-    host = django_filters.CharFilter(label=_("host"))
+    host = django_filters.CharFilter(method="filter_host", label=_("host"))
 
     class Meta:
         model = Website
         fields = [*_AssetFilterSet.ASSET_FIELDS, "is_active", "has_icp_number", "has_psb_number", "host"]
+
+    def filter_host(self, queryset, name, value):
+        return queryset.filter(host=ascii_host(value)) if value.strip() else queryset
 
     def filter_filled(self, queryset, name, value):
         if value is None:
@@ -179,6 +185,8 @@ class WebsiteFilterSet(_AssetFilterSet):
 
 class DomainFilterSet(_AssetFilterSet):
     search_fields = ("name", "registrar")
+    host_search_fields = ("name",)
+
     expires_before = django_filters.DateFilter(
         field_name="expires_on", lookup_expr="lte", label=_("expires on or before")
     )

@@ -88,12 +88,22 @@ class WebsiteForm(_AssetForm):
         fields = ["unit", "name", "url", "system", "icp_number", "psb_number", "cms", "is_active", "remarks"]
         widgets = {"remarks": forms.Textarea(attrs={"rows": 3})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # an internationalised host as it was registered, not its stored punycode
+            self.initial["url"] = self.instance.display_url
+
 
 class DomainForm(_AssetForm):
     class Meta:
         model = Domain
         fields = ["unit", "name", "system", "registrar", "expires_on", "remarks"]
         widgets = {"expires_on": DATE, "remarks": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["name"] = self.instance.display_name
 
 
 class IPRangeForm(_AssetForm):

@@ -4,6 +4,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.idn import unicode_host, unicode_url
 from core.tables import BaseTable, bool_icon
 
 from . import mlps
@@ -154,7 +155,10 @@ class WebsiteTable(BaseTable):
         default_columns = ("name", "url", "unit", "system", "icp_number", "psb_number", "is_active")
 
     def render_url(self, value):
-        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', value, value)
+        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', value, unicode_url(value))
+
+    def render_host(self, value):
+        return unicode_host(value)
 
 
 class DomainTable(BaseTable):
@@ -166,6 +170,9 @@ class DomainTable(BaseTable):
         model = Domain
         fields = ("select", "name", "unit", "system", "registrar", "expires_on", "updated_at")
         default_columns = ("name", "unit", "system", "registrar", "expires_on")
+
+    def render_name(self, value):
+        return unicode_host(value)
 
 
 class IPRangeTable(BaseTable):

@@ -4,12 +4,17 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from .idn import ascii_host
+
 
 class BaseFilterSet(django_filters.FilterSet):
     """One FilterSet per model serves the list page, the API and exports. ``q`` searches ``search_fields``."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
     search_fields: tuple = ()
+    # Of ``search_fields``, those holding host names in their stored punycode form (core/idn.py): a search in the
+    # host's own script (第一中学.公益) finds them too.
+    host_search_fields: tuple = ()
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -18,6 +23,9 @@ class BaseFilterSet(django_filters.FilterSet):
         condition = Q()
         for field in self.search_fields:
             condition |= Q(**{f"{field}__icontains": value})
+        if self.host_search_fields and not value.isascii() and (ascii_value := ascii_host(value)).isascii():
+            for field in self.host_search_fields:
+                condition |= Q(**{f"{field}__icontains": ascii_value})
         return queryset.filter(condition)
 
     def __init__(self, *args, request=None, **kwargs):

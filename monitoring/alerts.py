@@ -363,7 +363,7 @@ def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -
         whats.append(what)
         if len(lines) < MAX_SITES_LISTED:
             told = gettext("%(what)s (%(detail)s)") % {"what": what, "detail": detail} if detail else what
-            lines.append(gettext("- %(site)s (%(url)s): %(what)s") % {"site": name, "url": website.url,
+            lines.append(gettext("- %(site)s (%(url)s): %(what)s") % {"site": name, "url": website.display_url,
                                                                      "what": told})  # fmt: skip
     if len(names) > MAX_SITES_LISTED:
         lines.append(gettext("… and %(count)d more sites.") % {"count": len(names) - MAX_SITES_LISTED})

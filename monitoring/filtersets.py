@@ -22,6 +22,7 @@ DATE = {"type": "date"}
 
 class CheckFilterSet(BaseFilterSet):
     search_fields = ("website__name", "website__host", "url", "error")
+    host_search_fields = ("website__host",)
     unit = UnitSubtreeFilter(queryset=Unit.objects.all())
     website = django_filters.ModelChoiceFilter(queryset=Website.objects.all(), label=_("website"))
     kind = django_filters.MultipleChoiceFilter(choices=list(v.CHECK_KINDS.items()), label=_("kind"))
@@ -35,6 +36,7 @@ class CheckFilterSet(BaseFilterSet):
 
 class CheckEventFilterSet(BaseFilterSet):
     search_fields = ("summary", "site_check__website__name", "site_check__website__host")
+    host_search_fields = ("site_check__website__host",)
     unit = UnitSubtreeFilter(queryset=Unit.objects.all())
     website = django_filters.ModelChoiceFilter(
         field_name="site_check__website", queryset=Website.objects.all(), label=_("website")
@@ -71,6 +73,7 @@ class KeywordEntryFilterSet(BaseFilterSet):
 
 class MaintenanceWindowFilterSet(BaseFilterSet):
     search_fields = ("reason", "website__name", "website__host")
+    host_search_fields = ("website__host",)
     unit = UnitSubtreeFilter(queryset=Unit.objects.all())
     website = django_filters.ModelChoiceFilter(queryset=Website.objects.all(), label=_("website"))
     current = YesNoFilter(method="filter_current", label=_("open now"))

@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.idn import unicode_url
 from core.models import UnitOwned
 
 from . import rollups
@@ -178,7 +179,11 @@ class PageSnapshot(UnitOwned):
         ordering = ["-taken_at"]
 
     def __str__(self):
-        return f"{self.url} @ {timezone.localtime(self.taken_at):%Y-%m-%d %H:%M}"
+        return f"{self.display_url} @ {timezone.localtime(self.taken_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def display_url(self) -> str:
+        return unicode_url(self.url)
 
     def text(self) -> str:
         import zlib

@@ -4,6 +4,7 @@ from django.utils import formats
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.idn import unicode_url
 from core.registry import object_url
 from core.tables import BaseTable, bool_icon
 from findings.tables import SEVERITY_COLOURS
@@ -92,6 +93,9 @@ class CheckTable(BaseTable):
 
     def render_latency_ms(self, value):
         return formats.number_format(round(value))
+
+    def render_url(self, value):
+        return unicode_url(value)
 
     def render_error(self, value):
         return format_html(

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from core import audit
+from core.idn import unicode_host
 from core.models import AuditAction
 from core.tasks import run_task
 from core.views.generic import ObjectListView
@@ -152,7 +153,7 @@ def board_data(user, *, district: Unit | None = None, state: str = "", districts
             {
                 "id": row["website_id"],
                 "name": row["website__name"] or row["website__host"],
-                "host": row["website__host"],
+                "host": unicode_host(row["website__host"]),
                 "state": site_state,
                 "url": reverse("monitoring:site", args=[row["website_id"]]),
             }

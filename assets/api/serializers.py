@@ -70,6 +70,10 @@ class WebsiteSerializer(ScopedModelSerializer):
     # Here ``url`` is the website's own address (the model field, as in forms and spreadsheets); the link to its page
     # in EduSec, which other endpoints call ``url``, is ``page_url``.
     url = serializers.URLField(max_length=500, help_text="The website's address (http:// or https://)")
+    display_url = serializers.CharField(
+        read_only=True, help_text="The address as people write it: an internationalised host in its own script"
+    )
+    display_host = serializers.CharField(read_only=True)
     page_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,7 +86,9 @@ class WebsiteSerializer(ScopedModelSerializer):
             "system",
             "name",
             "url",
+            "display_url",
             "host",
+            "display_host",
             "icp_number",
             "psb_number",
             "cms",
@@ -97,6 +103,10 @@ class WebsiteSerializer(ScopedModelSerializer):
 
 
 class DomainSerializer(ScopedModelSerializer):
+    display_name = serializers.CharField(
+        read_only=True, help_text="The name as people write it: internationalised labels in their own script"
+    )
+
     class Meta:
         model = Domain
         fields = [
@@ -106,6 +116,7 @@ class DomainSerializer(ScopedModelSerializer):
             "unit",
             "system",
             "name",
+            "display_name",
             "registrar",
             "expires_on",
             "remarks",

@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.idn import ascii_host, unicode_host, unicode_url
 from core.models import UnitOwned
 from core.scoping import RestrictedManager
 
@@ -449,19 +450,6 @@ def _system_fk(related_name):
     )
 
 
-def _ascii_host(host: str) -> str:
-    """Lower-case host name; internationalised labels in their ASCII (punycode) form."""
-    host = host.strip().rstrip(".").lower()
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
-    return host
-
-
 ICP_RE = re.compile(r"^[\u4e00-\u9fff]ICP[备证]\d{4,12}号(-\d{1,4})?$")
 PSB_RE = re.compile(r"^[\u4e00-\u9fff]公网安备\d{10,16}号$")
 
@@ -470,7 +458,7 @@ def normalise_url(url: str) -> str:
     """Lower-case scheme and host, no default port, no fragment, no lone trailing slash."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    host = _ascii_host(parts.hostname or "")
+    host = ascii_host(parts.hostname or "")
     if ":" in host:  # an IPv6 literal
         host = f"[{host}]"
     try:
@@ -486,7 +474,7 @@ def normalise_url(url: str) -> str:
 
 def url_host(url: str) -> str:
     try:
-        return _ascii_host(urlsplit(url.strip()).hostname or "")
+        return ascii_host(urlsplit(url.strip()).hostname or "")
     except ValueError:
         return ""
 
@@ -523,7 +511,22 @@ class Website(SystemAsset):
         ordering = ["unit__path", "name"]
 
     def __str__(self):
-        return self.name or self.host
+        return self.name or self.display_host
+
+    @property
+    def display_url(self) -> str:
+        """The URL as people write it: an internationalised host in its own script (stored as punycode)."""
+        return unicode_url(self.url)
+
+    @property
+    def display_host(self) -> str:
+        return unicode_host(self.host)
+
+    def export_url(self) -> str:
+        return self.display_url
+
+    def export_host(self) -> str:
+        return self.display_host
 
     def _derive(self):
         if self.url:
@@ -595,11 +598,19 @@ class Domain(SystemAsset):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name as people write it: internationalised labels in their own script (stored as punycode)."""
+        return unicode_host(self.name)
+
+    def export_name(self) -> str:
+        return self.display_name
 
     def _derive(self):
         if self.name:
-            self.name = _ascii_host(self.name)
+            self.name = ascii_host(self.name)
 
     def clean_asset(self, errors):
         self._derive()

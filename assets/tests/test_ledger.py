@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from assets.models import BusinessType, Domain, InformationSystem, IPRange, MobileApp, Screen, Website
@@ -146,6 +147,25 @@ class WebsiteTests(ModelTestCases.All):
     def bad_import_row(self, unit):
         return {"unit": unit.code, "name": "坏行网站", "url": "ftp://files.school.test", "is_active": "是"}
 
+    def test_an_internationalised_host_is_shown_as_registered_and_found_by_it(self):
+        """A public institution's ``.公益`` site: stored and probed as punycode, shown and found in Chinese."""
+        shown, stored = "https://北京市第一中学.公益", "https://xn--4gq1d1q29l7pmp1dht1e.xn--55qw42g"
+        response = self.client.post(self.url("add"), self.form_data(self.unit_a) | {"url": shown + "/"})
+        self.assertEqual(response.status_code, 302)
+        site = Website.objects.get(unit=self.unit_a, url=stored)
+        self.assertEqual((site.host, site.display_host), (stored[8:], "北京市第一中学.公益"))
+        found = [self.url("list") + query for query in ("", "?q=北京市第一中学.公益", "?host=北京市第一中学.公益")]
+        for page in (*found, self.url("detail", site)):
+            self.assertContains(self.client.get(page), shown)
+        self.assertContains(self.client.get(self.url("edit", site)), f'value="{shown}"')  # edited as registered
+        self.assertNotContains(self.client.get(self.url("list") + "?q=北京市第二中学.公益"), shown)
+        row = self.client.get(self.url("list") + "?export=csv").content.decode("utf-8-sig").splitlines()[1]
+        self.assertIn(shown, row)
+        answer = APIClient()
+        answer.force_authenticate(self.user)
+        data = answer.get(reverse("assets-website-detail", kwargs={"pk": site.pk})).json()
+        self.assertEqual((data["url"], data["display_url"]), (stored, shown))
+
 
 class DomainTests(ModelTestCases.All):
     model = Domain
@@ -178,6 +198,14 @@ class DomainTests(ModelTestCases.All):
     def test_name_is_stored_lower_case_without_the_final_dot(self):
         self.client.post(self.url("add"), self.form_data(self.unit_a))
         self.assertTrue(Domain.objects.filter(name="district-a.test", unit=self.unit_a).exists())
+
+    def test_an_internationalised_name_is_stored_as_punycode_and_shown_as_registered(self):
+        self.client.post(self.url("add"), self.form_data(self.unit_a) | {"name": "示范中学.公益"})
+        domain = Domain.objects.get(unit=self.unit_a, name__startswith="xn--")
+        self.assertEqual((str(domain), domain.name.endswith(".xn--55qw42g")), ("示范中学.公益", True))
+        for page in (self.url("list") + "?q=示范中学.公益", self.url("detail", domain)):
+            self.assertContains(self.client.get(page), "示范中学.公益")
+        self.assertContains(self.client.get(self.url("edit", domain)), 'value="示范中学.公益"')
 
 
 class IPRangeTests(ModelTestCases.All):

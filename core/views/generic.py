@@ -210,6 +210,8 @@ class ObjectView(ConfigView):
                 value = getattr(obj, f"get_{field.name}_display")()
             elif field.is_relation:
                 value = getattr(obj, field.name)
+            elif hasattr(obj, f"export_{field.name}"):  # what a reader should see rather than what is stored
+                value = getattr(obj, f"export_{field.name}")()
             else:
                 value = field_value(obj, field) if getattr(field, "sensitive", False) else getattr(obj, field.name)
             result.append((field.verbose_name, value, field))

@@ -331,3 +331,15 @@ def test_why_a_site_is_down_is_told_in_the_readers_language_with_the_engines_wor
     assert f"- {first.name} ({first.url}): connection refused\n" in message.body  # the same words: said once
     assert f"- {second.name} ({second.url}): connection lost (Connection reset by peer)" in message.body
     assert message.body.endswith(f"- {third.name} ({third.url}): HTTP 502")
+
+
+def test_a_site_under_an_internationalised_name_is_told_by_that_name(region):
+    """A ``.公益`` school site is probed as punycode; its alert shows the address as the school registered it."""
+    site = WebsiteFactory(unit=region["school"], name="第二小学公益网站", url="http://第二小学.公益/")
+    sync_checks()
+    assert http_check(site).url.startswith("http://xn--")
+    now = timezone.now()
+    probe([refused(site)], now)
+    assert probe([refused(site)], now + timezone.timedelta(minutes=5)).alerts == 3
+    (message,) = told("netadmin", alerts.DOWN)
+    assert "http://第二小学.公益" in message.body and "xn--" not in message.body

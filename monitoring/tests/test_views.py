@@ -185,6 +185,16 @@ def test_board_filters_by_district_and_state(region, sites):
     assert set(tiles(response)) == {"甲区第一小学", "甲区第二小学"}
 
 
+def test_a_site_under_an_internationalised_name_is_shown_and_found_by_that_name(region, sites):
+    """Stored and probed as punycode (xn--…), shown on the board, its page and the check list as registered."""
+    site = add_site(region["school_a"], "第一小学.公益", http="ok")
+    client = login(region["officer_a"])
+    assert "第一小学.公益" in unescape(client.get("/monitoring/").content.decode())  # the tile's link title
+    assert "https://第一小学.公益" in client.get(f"/monitoring/sites/{site.pk}/").content.decode()
+    found = client.get("/monitoring/checks/", {"q": "第一小学.公益"}).content.decode()
+    assert f"/monitoring/sites/{site.pk}/" in found and f"/monitoring/sites/{sites['ok'].pk}/" not in found
+
+
 def test_board_needs_the_monitoring_permission(region):
     participant = make_user("p", region["school_a"], ["participant"])
     assert login(participant).get("/monitoring/").status_code == 403
