@@ -341,3 +341,5 @@ EDUSEC_MONITOR_ALERT_INTERVAL = env_int("EDUSEC_MONITOR_ALERT_INTERVAL", 120)
 EDUSEC_MONITOR_EVENT_DAYS = env_int("EDUSEC_MONITOR_EVENT_DAYS", 365)  # monitoring events kept
 EDUSEC_MONITOR_SNAPSHOT_DAYS = env_int("EDUSEC_MONITOR_SNAPSHOT_DAYS", 90)  # stored page copies kept
 EDUSEC_MONITOR_ROLLUP_DAYS = env_int("EDUSEC_MONITOR_ROLLUP_DAYS", 730)  # daily figures kept (charts)
+# Raw per-probe rows (when, good, status, response time, error), for troubleshooting: kept this many days; 0 = off.
+EDUSEC_MONITOR_PROBE_RECORD_DAYS = env_int("EDUSEC_MONITOR_PROBE_RECORD_DAYS", 0)

@@ -31,7 +31,6 @@ from django.utils.translation import gettext_lazy as _
 
 from . import vocabulary as v
 from .analysis.results import SEVERITIES, severity_rank
-from .engine import targets
 from .models import AlertThrottle
 
 logger = logging.getLogger(__name__)
@@ -74,18 +73,6 @@ TITLES = {
     CERTIFICATE: _("Certificate alert"),
 }
 
-# Why a site is down, by the engine's error code, in the reader's language (the detail stays as the engine gave it).
-DOWN_REASONS = {
-    targets.ERROR_REFUSED: _("connection refused"),
-    targets.ERROR_CONNECT: _("connection lost"),
-    targets.ERROR_TIMEOUT: _("no answer in time"),
-    targets.ERROR_DNS: _("name not resolved"),
-    targets.ERROR_TLS: _("TLS handshake failed"),
-    targets.ERROR_PROTOCOL: _("malformed answer"),
-    targets.ERROR_TOO_LARGE: _("page too large"),
-    targets.ERROR_INVALID_URL: _("invalid address"),
-}
-
 MAX_SITES_LISTED = 20  # per message; the rest are counted
 
 
@@ -103,7 +90,7 @@ class Alert:
     website_id: int
     detection: str
     summary: str  # the detection's summary (a translatable message id)
-    reason: str = ""  # a site down: the engine's error code (``DOWN_REASONS``)
+    reason: str = ""  # a site down: the engine's error code (``vocabulary.PROBE_ERROR_LABELS``)
 
 
 def alerts_of(events, unit_id: int, website_id: int) -> list[Alert]:
@@ -381,7 +368,7 @@ def _message(event_type: str, unit, alerts: list[Alert], websites, units, now) -
 
 def _why_down(alert: Alert) -> str:
     """The reason a site is down in the reader's language ("connection refused"), or its summary ("HTTP 502")."""
-    reason = DOWN_REASONS.get(alert.reason)
+    reason = v.PROBE_ERROR_LABELS.get(alert.reason)
     return str(reason) if reason is not None else alert.summary
 
 

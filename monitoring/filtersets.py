@@ -8,7 +8,7 @@ from core.filtersets import BaseFilterSet, UnitSubtreeFilter, YesNoFilter
 from orgs.models import Unit
 
 from . import vocabulary as v
-from .models import Check, CheckEvent, CheckState, KeywordEntry, MaintenanceWindow, open_windows
+from .models import Check, CheckEvent, CheckState, KeywordEntry, MaintenanceWindow, ProbeRecord, open_windows
 
 SEVERITY_CHOICES = [
     ("critical", _("Critical")),
@@ -57,6 +57,29 @@ class CheckEventFilterSet(BaseFilterSet):
     class Meta:
         model = CheckEvent
         fields = ["q", "unit", "website", "check_kind", "kind", "detection", "severity", "since", "until"]
+
+
+class ProbeRecordFilterSet(BaseFilterSet):
+    search_fields = ("site_check__website__name", "site_check__website__host", "error")
+    host_search_fields = ("site_check__website__host",)
+    unit = UnitSubtreeFilter(queryset=Unit.objects.all(), path_lookup="site_check__unit__path")
+    website = django_filters.ModelChoiceFilter(
+        field_name="site_check__website", queryset=Website.objects.all(), label=_("website")
+    )
+    check_kind = django_filters.MultipleChoiceFilter(
+        field_name="site_check__kind", choices=list(v.CHECK_KINDS.items()), label=_("check kind")
+    )
+    ok = YesNoFilter(label=_("good"))
+    since = django_filters.DateTimeFilter(
+        field_name="at", lookup_expr="gte", label=_("From"), widget=forms.DateTimeInput({"type": "datetime-local"})
+    )
+    until = django_filters.DateTimeFilter(
+        field_name="at", lookup_expr="lte", label=_("Until"), widget=forms.DateTimeInput({"type": "datetime-local"})
+    )
+
+    class Meta:
+        model = ProbeRecord
+        fields = ["q", "unit", "website", "check_kind", "ok", "since", "until"]
 
 
 class KeywordEntryFilterSet(BaseFilterSet):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.idn import unicode_url
 from core.models import UnitOwned
+from core.scoping import RestrictedManager
 
 from . import rollups
 from . import vocabulary as v
@@ -259,6 +260,43 @@ class WeeklyRollup(models.Model):
         return rollups.week_hours(
             self.hours, self.open_slot, self.open_good, self.open_failed, self.open_latency, self.open_timed
         )
+
+
+class ProbeRecord(models.Model):
+    """One probe's raw result: when, good or not, status, response time, error.
+
+    Off by default (``EDUSEC_MONITOR_PROBE_RECORD_DAYS`` = 0): the latest state on the check, the events and the
+    rollups are what the pages need, and a row per probe is what drowns other monitors (5,000 sites every 5 minutes
+    are 1.4 million rows a day). Turned on for a while to troubleshoot a flapping site or to answer an auditor's
+    "what exactly did it answer at 03:10"; kept that many days (pruned daily with the rest of the history).
+    """
+
+    # No index of its own: the (check, time) index below starts with the check.
+    site_check = models.ForeignKey(
+        Check, on_delete=models.CASCADE, related_name="probe_records", verbose_name=_("check"), db_index=False
+    )
+    at = models.DateTimeField(_("probed at"))
+    ok = models.BooleanField(_("good"))
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    latency_ms = models.FloatField(_("response time (ms)"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=40, blank=True)
+
+    objects = RestrictedManager()
+    scope_path_field = "site_check__unit__path"  # visible as its check is
+
+    class Meta:
+        verbose_name = _("probe record")
+        verbose_name_plural = _("probe records")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["site_check", "-at"], name="monitoring_probe_timeline")]
+
+    def __str__(self):
+        return f"{self.site_check} @ {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+    def get_absolute_url(self):
+        from core.registry import object_url
+
+        return object_url(self)
 
 
 class AlertThrottle(models.Model):

@@ -1,19 +1,28 @@
 """Registers the monitoring models with the platform base, and the monitoring menu.
 
 Checks come from the ledger (``ledger.sync_checks``): nobody creates or deletes one by hand, and only the schedule and
-the alerting thresholds are editable. Events are read-only. The keyword library and maintenance windows are ordinary
-records. The menu lists the status board first, then the four lists, in that order (hence ``in_menu=False`` and
-explicit menu items).
+the alerting thresholds are editable. Events and probe records (raw per-probe rows, off by default) are read-only.
+The keyword library and maintenance windows are ordinary records. The menu lists the status board first, then the
+lists, in that order (hence ``in_menu=False`` and explicit menu items).
 """
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.registry import MenuGroup, ModelConfig, register, register_menu_item
 
 from . import filtersets, forms, keywords, tables  # noqa: F401 (keywords: the cache-clearing signal receivers)
 from .api import serializers
-from .api.views import CheckEventViewSet, CheckViewSet
-from .models import EDITABLE_CHECK_FIELDS, LATEST_STATE_FIELDS, Check, CheckEvent, KeywordEntry, MaintenanceWindow
+from .api.views import CheckEventViewSet, CheckViewSet, ProbeRecordViewSet
+from .models import (
+    EDITABLE_CHECK_FIELDS,
+    LATEST_STATE_FIELDS,
+    Check,
+    CheckEvent,
+    KeywordEntry,
+    MaintenanceWindow,
+    ProbeRecord,
+)
 
 WRITERS = "view add change delete"
 VIEWERS = ("bureau_admin", "district_admin", "security_officer", "school_cio", "school_netadmin", "auditor")
@@ -88,6 +97,23 @@ register(
 
 register(
     ModelConfig(
+        model=ProbeRecord,
+        filterset=filtersets.ProbeRecordFilterSet,
+        table=tables.ProbeRecordTable,
+        serializer=serializers.ProbeRecordSerializer,
+        menu_group=MenuGroup.MONITORING,
+        menu_icon="ti-list-details",
+        in_menu=False,
+        url_prefix="probes",
+        export_fields=["id", "site_check", "at", "ok", "status_code", "latency_ms", "error"],
+        select_related=("site_check__website",),
+        roles={code: "view" for code in VIEWERS},  # what the monitor saw: nobody edits it
+        detail_fields=["site_check", "at", "ok", "status_code", "latency_ms", "error"],
+        api_viewset=ProbeRecordViewSet,
+    )
+)
+register(
+    ModelConfig(
         model=KeywordEntry,
         form=forms.KeywordEntryForm,
         filterset=filtersets.KeywordEntryFilterSet,
@@ -150,6 +176,14 @@ register_menu_item(
     "monitoring.view_checkevent",
     "ti-timeline-event",
 )
+if settings.EDUSEC_MONITOR_PROBE_RECORD_DAYS > 0:  # off by default: the list would stay empty
+    register_menu_item(
+        MenuGroup.MONITORING,
+        _("Probe records"),
+        "monitoring:proberecord_list",
+        "monitoring.view_proberecord",
+        "ti-list-details",
+    )
 register_menu_item(
     MenuGroup.MONITORING,
     _("Keyword library"),

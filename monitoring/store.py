@@ -39,7 +39,7 @@ from .analysis import Detection
 from .content import ContentContext, ContentOutcome, analyse_content, library_for_pool
 from .engine.targets import ProbeResult
 from .keywords import keyword_library_for
-from .models import Check, CheckEvent, CheckState, ContentBaseline, PageSnapshot, open_windows
+from .models import Check, CheckEvent, CheckState, ContentBaseline, PageSnapshot, ProbeRecord, open_windows
 
 logger = logging.getLogger("edusec.monitoring")
 
@@ -324,6 +324,7 @@ def store_results(
     to_alert: list[alerts.Alert] = []
     stale_days = settings.EDUSEC_MONITOR_STALE_DAYS
     clock, refresh_every = time.monotonic(), settings.EDUSEC_MONITOR_FINDING_REFRESH
+    probe_records: list[ProbeRecord] | None = [] if settings.EDUSEC_MONITOR_PROBE_RECORD_DAYS > 0 else None
     for result in results:
         check = checks.get(result.check_id)
         if check is None:
@@ -331,6 +332,8 @@ def store_results(
         counts.checks += 1
         stored.append(check)
         rollup.add(check.pk, result.ok, result.latency_ms)
+        if probe_records is not None:
+            probe_records.append(probe_record(result, now))
         # A fresh top-level dict: the loaded one stays as it was, so that the change can be detected at the end.
         details = check.details = dict(check.details)
         failing = not result.ok
@@ -414,6 +417,8 @@ def store_results(
         if new_baselines:
             ContentBaseline.objects.bulk_create(new_baselines, ignore_conflicts=True)
         counts.state_updates = _write_latest(stored, before)
+        if probe_records:
+            ProbeRecord.objects.bulk_create(probe_records)
         snapshots = [e.snapshot for e in events if e.snapshot is not None and e.snapshot.pk is None]
         for snapshot in {id(s): s for s in snapshots}.values():
             snapshot.save()
@@ -475,6 +480,15 @@ def flush_findings(records: dict[str, list[Record]]) -> int:
             written += write_records(batch, unit=root, tool=TOOL, index=index).new
     records.clear()
     return written
+
+
+def probe_record(result: ProbeResult, now: datetime) -> ProbeRecord:
+    """The raw row of one probe (kept only with ``EDUSEC_MONITOR_PROBE_RECORD_DAYS``)."""
+    at = datetime.fromtimestamp(result.started_at, tz=UTC) if result.started_at else now
+    status = result.status if result.status is not None and 0 < result.status < 1000 else None
+    latency = round(result.latency_ms, 1) if result.latency_ms is not None else None
+    return ProbeRecord(site_check_id=result.check_id, at=at, ok=result.ok, status_code=status, latency_ms=latency,
+                       error=result.error[:40])  # fmt: skip
 
 
 def _write_latest(checks: list[Check], before: dict[int, tuple]) -> int:

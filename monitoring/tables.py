@@ -9,7 +9,8 @@ from core.registry import object_url
 from core.tables import BaseTable, bool_icon
 from findings.tables import SEVERITY_COLOURS
 
-from .models import Check, CheckEvent, KeywordEntry, MaintenanceWindow
+from . import vocabulary as v
+from .models import Check, CheckEvent, KeywordEntry, MaintenanceWindow, ProbeRecord
 
 # Tile and badge colours of the check states (Tabler colour names).
 STATE_COLOURS = {
@@ -159,6 +160,38 @@ class CheckEventTable(BaseTable):
             reverse("monitoring:evidence", args=[record.pk]),
             _("Evidence"),
         )
+
+
+class ProbeRecordTable(BaseTable):
+    at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    website = tables.Column(
+        accessor="site_check__website",
+        verbose_name=_("website"),
+        linkify=lambda record: reverse("monitoring:site", args=[record.site_check.website_id]),
+        order_by=("site_check__website__name",),
+    )
+    check_kind = tables.Column(
+        accessor="site_check__kind", verbose_name=_("check kind"), order_by=("site_check__kind",)
+    )
+    ok = tables.Column()
+    latency_ms = tables.Column()
+
+    class Meta(BaseTable.Meta):
+        model = ProbeRecord
+        fields = ("at", "website", "check_kind", "ok", "status_code", "latency_ms", "error")
+        default_columns = fields
+
+    def render_check_kind(self, record):
+        return v.CHECK_KINDS.get(record.site_check.kind, record.site_check.kind)
+
+    def render_ok(self, value):
+        return bool_icon(value)
+
+    def render_latency_ms(self, value):
+        return f"{value:.1f}"
+
+    def render_error(self, value):
+        return v.PROBE_ERROR_LABELS.get(value, value)
 
 
 class KeywordEntryTable(BaseTable):

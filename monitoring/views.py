@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -414,6 +415,8 @@ def site_context(request, website_id: int) -> dict:
         "can_change_check": user.has_perm("monitoring.change_check"),
         "can_add_window": user.has_perm("monitoring.add_maintenancewindow"),
         "can_view_findings": user.has_perm("findings.view_finding"),
+        # Raw probe records are kept only when turned on (EDUSEC_MONITOR_PROBE_RECORD_DAYS).
+        "probe_records": settings.EDUSEC_MONITOR_PROBE_RECORD_DAYS > 0 and user.has_perm("monitoring.view_proberecord"),
         "task": request.GET.get("task", "") if request.GET.get("task", "").isdigit() else "",
     }
 

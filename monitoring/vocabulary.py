@@ -63,6 +63,21 @@ DETECTION_KINDS = {
 
 # --- Hidden-link (暗链) techniques, named in the evidence (domain.md §5) ---------------------------------------------
 
+# What went wrong with a probe, by the engine's error code (``engine/targets.py``, stored on the check and its probe
+# records), in the reader's language; the engine's own words are kept beside it as the detail.
+PROBE_ERROR_LABELS = {
+    "refused": _("connection refused"),
+    "connect": _("connection lost"),
+    "timeout": _("no answer in time"),
+    "dns": _("name not resolved"),
+    "tls": _("TLS handshake failed"),
+    "http": _("HTTP error status"),
+    "protocol": _("malformed answer"),
+    "too_large": _("page too large"),
+    "invalid_url": _("invalid address"),
+    "internal": _("internal error"),
+}
+
 HIDDEN_LINK_TECHNIQUES = {
     "css_display_none": _("CSS display:none"),
     "css_visibility_hidden": _("CSS visibility:hidden"),

@@ -14,6 +14,7 @@ from ..models import (
     CheckState,
     KeywordEntry,
     MaintenanceWindow,
+    ProbeRecord,
 )
 
 
@@ -99,6 +100,19 @@ class CheckEventSerializer(ScopedModelSerializer):
 
     def get_evidence_url(self, obj) -> str:
         return reverse("monitoring:evidence", args=[obj.pk])
+
+
+class ProbeRecordSerializer(ScopedModelSerializer):
+    """One probe's raw result (kept only while ``EDUSEC_MONITOR_PROBE_RECORD_DAYS`` is above 0)."""
+
+    website = serializers.IntegerField(source="site_check.website_id", read_only=True)
+    check_kind = serializers.CharField(source="site_check.kind", read_only=True)
+
+    class Meta:
+        model = ProbeRecord
+        fields = ["id", "url", "display", "site_check", "website", "check_kind", "at", "ok", "status_code",
+                  "latency_ms", "error"]  # fmt: skip
+        read_only_fields = fields
 
 
 class KeywordEntrySerializer(ScopedModelSerializer):

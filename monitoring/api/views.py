@@ -144,6 +144,10 @@ class CheckEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Restr
     """Events are what the monitor saw: read-only."""
 
 
+class ProbeRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Restricted):
+    """Raw probe results, when kept: read-only."""
+
+
 class BoardView(APIView):
     """``GET /api/monitoring/board/``: the same answer as ``GET /api/monitoring/checks/board/``."""
 

@@ -200,9 +200,9 @@ def test_history_is_pruned_by_retention_but_baseline_pages_stay(ledger, farm, se
     )  # fmt: skip
     events, rollups, snapshots = CheckEvent.objects.count(), WeeklyRollup.objects.count(), PageSnapshot.objects.count()
     assert events and rollups and snapshots >= 2
-    assert prune_history() == {"events": 0, "snapshots": 0, "rollups": 0}
+    assert prune_history() == {"events": 0, "snapshots": 0, "rollups": 0, "probe_records": 0}
     far = timezone.now() + timezone.timedelta(days=800)
-    assert prune_history(far) == {"events": events, "snapshots": snapshots - 1, "rollups": rollups}
+    assert prune_history(far) == {"events": events, "snapshots": snapshots - 1, "rollups": rollups, "probe_records": 0}
     assert list(PageSnapshot.objects.all()) == [snapshot]  # a baseline still points at it
 
 
