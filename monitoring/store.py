@@ -437,7 +437,9 @@ def store_results(
 UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-def store_in_parts(results: list[ProbeResult], error: Exception, *, now=None, refreshed=None) -> StoreCounts:
+def store_in_parts(
+    results: list[ProbeResult], error: Exception, *, now=None, refreshed=None, throttle: alerts.Throttle | None = None
+) -> StoreCounts:
     """After ``error`` failed the store of ``results`` as one batch: ``store_results`` again in halves, each in a
     transaction of its own, down to single results; one the database still refuses is logged and left out
     (``refused``). ``error`` is raised again when it was one result, or when the database is unavailable (smaller
@@ -454,13 +456,13 @@ def store_in_parts(results: list[ProbeResult], error: Exception, *, now=None, re
     middle = len(results) // 2
     for part in (results[:middle], results[middle:]):
         try:
-            counts.add(store_results(part, now=now, schedule=False, refreshed=refreshed))
+            counts.add(store_results(part, now=now, schedule=False, refreshed=refreshed, throttle=throttle))
         except UNAVAILABLE:
             raise  # the database is gone, not refusing a value: the batch is dropped as a whole
         except Exception as part_error:
             close_old_connections()
             if len(part) > 1:
-                counts.add(store_in_parts(part, part_error, now=now, refreshed=refreshed))
+                counts.add(store_in_parts(part, part_error, now=now, refreshed=refreshed, throttle=throttle))
             else:
                 logger.exception("the result of check %s was refused by the database; left out", part[0].check_id)
                 counts.refused += 1

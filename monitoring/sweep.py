@@ -194,7 +194,7 @@ def probe_checks(
         return store_results(results, now=now, schedule=False, checks=checks, throttle=throttle)
     except Exception as error:
         close_old_connections()
-        return store_in_parts(results, error, now=now)
+        return store_in_parts(results, error, now=now, throttle=throttle)
 
 
 def send_to_workers(celery_app) -> int:
@@ -406,7 +406,7 @@ class Monitor:
             self._findings.clear()  # they were in the batch that failed; the next probes raise them again
             self._refreshed.clear()  # … at once
             close_old_connections()
-            return store_in_parts(results, error, refreshed=self._refreshed)
+            return store_in_parts(results, error, refreshed=self._refreshed, throttle=self.throttle)
         if not self._findings:
             self._findings_written = time.monotonic()
         self._keep(checks, texts)
