@@ -101,6 +101,7 @@ class InformationSystemFilterSet(BaseFilterSet):
     mlps_state = django_filters.MultipleChoiceFilter(choices=mlps.STATES, label=_("MLPS state"))
     data_level = django_filters.MultipleChoiceFilter(choices=DataLevel.choices, label=_("highest data level"))
     internet_facing = YesNoFilter(label=_("internet-facing"))
+    monitored = YesNoFilter(method="filter_monitored", label=_("has an active website (monitored)"))
     critical_infrastructure = YesNoFilter(label=_("critical information infrastructure"))
     holds_pi = YesNoFilter(label=_("holds personal information"))
     holds_sensitive_pi = YesNoFilter(label=_("holds sensitive personal information"))
@@ -125,6 +126,7 @@ class InformationSystemFilterSet(BaseFilterSet):
             "mlps_state",
             "data_level",
             "internet_facing",
+            "monitored",
             "critical_infrastructure",
             "holds_pi",
             "holds_sensitive_pi",
@@ -135,6 +137,13 @@ class InformationSystemFilterSet(BaseFilterSet):
         ]
 
     LAYERS = ("chip_localization", "os_localization", "db_localization", "middleware_localization")
+
+    def filter_monitored(self, queryset, name, value):
+        """Systems with an active website (which the monitor probes), or without one."""
+        if value is None:
+            return queryset
+        watched = Website.objects.filter(is_active=True, system__isnull=False).values("system")  # NOT IN: no NULL
+        return queryset.filter(pk__in=watched) if value else queryset.exclude(pk__in=watched)
 
     def filter_localization(self, queryset, name, value):
         """The derived status: every layer none / every layer complete / anything else."""

@@ -29,6 +29,8 @@ from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 from django.views import View
 
+from assets.models import InformationSystem, Website
+from assets.models.ledger import LifecycleStatus
 from core import audit
 from core.idn import unicode_host
 from core.models import AuditAction
@@ -100,6 +102,23 @@ def board_districts(user) -> list[Unit]:
     return list(Unit.objects.restrict(user, "view").filter(unit_type=UnitType.DISTRICT).only("pk", "path", "name"))
 
 
+def unmonitored_systems(user, district: Unit | None = None):
+    """The internet-facing information systems in operation, of the user's subtree, without an active website."""
+    systems = InformationSystem.objects.restrict(user, "view").filter(
+        internet_facing=True, status=LifecycleStatus.RUNNING
+    )
+    if district is not None:
+        systems = systems.filter(unit__path__startswith=district.path)
+    watched = Website.objects.filter(is_active=True, system__isnull=False).values("system")  # NOT IN: no NULL
+    return systems.exclude(pk__in=watched)
+
+
+def unmonitored_systems_url(district: Unit | None = None) -> str:
+    """The systems list showing ``unmonitored_systems``."""
+    query = "?internet_facing=true&status=running&monitored=false"
+    return reverse("assets:informationsystem_list") + query + (f"&unit={district.pk}" if district is not None else "")
+
+
 def board_data(user, *, district: Unit | None = None, state: str = "", districts: list[Unit] | None = None) -> dict:
     """The board for ``user``: summary counters and unit tiles grouped by district.
 
@@ -162,7 +181,10 @@ def board_data(user, *, district: Unit | None = None, state: str = "", districts
         tile["counts"]["sites"] += 1
         tile["counts"][TILE_BUCKETS[site_state]] += 1
         tile["rank"] = max(tile["rank"], row["rank"])
+    # Internet-facing systems in operation with no active website: the monitor does not see them.
+    unmonitored = unmonitored_systems(user, district)
     summary = {
+        "unmonitored_systems": unmonitored.count(),
         "units": len(tiles),
         "sites": sum(t["counts"]["sites"] for t in tiles.values()),
         "sites_up": http["up"],
@@ -235,6 +257,7 @@ class BoardView(LoginRequiredMixin, View):
                 "states": CheckState.choices,
                 "filtered": bool(district or state),
                 "check_list_url": reverse("monitoring:check_list"),
+                "unmonitored_url": unmonitored_systems_url(district),
                 "can_view_findings": request.user.has_perm("findings.view_finding"),
             },
         )

@@ -195,6 +195,28 @@ def test_a_site_under_an_internationalised_name_is_shown_and_found_by_that_name(
     assert f"/monitoring/sites/{site.pk}/" in found and f"/monitoring/sites/{sites['ok'].pk}/" not in found
 
 
+def test_board_names_the_internet_facing_systems_the_monitor_does_not_see(region, sites):
+    from assets.tests.factories import InformationSystemFactory
+
+    unwatched = InformationSystemFactory(unit=region["school_a"], name="家校互动平台", internet_facing=True)
+    watched = InformationSystemFactory(unit=region["school_a"], name="门户系统", internet_facing=True)
+    WebsiteFactory(unit=region["school_a"], system=watched, url="https://portal.a.school.example/")
+    InformationSystemFactory(unit=region["school_a"], name="内网OA", internet_facing=False)
+    InformationSystemFactory(unit=region["school_a"], name="旧招生系统", internet_facing=True, status="retired")
+    InformationSystemFactory(unit=region["school_b"], name="乙区平台", internet_facing=True)  # another district's
+    client = login(region["officer_a"])
+    with translation.override("zh-hans"):
+        board = client.get("/monitoring/")
+    assert board.context["summary"]["unmonitored_systems"] == 1
+    assert "有 1 个面向互联网的在用信息系统未登记有效网站" in board.content.decode()
+    listed = client.get(board.context["unmonitored_url"])
+    assert [system.pk for system in listed.context["table"].data] == [unwatched.pk]
+    assert client.get("/api/monitoring/board/").json()["summary"]["unmonitored_systems"] == 1
+    # Registering its website brings it under watch.
+    WebsiteFactory(unit=region["school_a"], system=unwatched, url="https://jx.a.school.example/")
+    assert "board-unmonitored" not in client.get("/monitoring/").content.decode()
+
+
 def test_board_needs_the_monitoring_permission(region):
     participant = make_user("p", region["school_a"], ["participant"])
     assert login(participant).get("/monitoring/").status_code == 403
@@ -215,7 +237,7 @@ def test_board_for_150_units_is_a_bounded_number_of_queries(region, django_asser
     client.get("/monitoring/")  # warm the session and the permission cache
     # Session, user, permissions (2), the user's unit, districts, then one query per aggregate: HTTP up/down, current
     # content detections, sites by worst state, open findings; the notification bell; the session save.
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):  # the aggregates (the unmonitored systems' count the last one added)
         started = time.perf_counter()
         response = client.get("/monitoring/")
         elapsed = time.perf_counter() - started
