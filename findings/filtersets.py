@@ -11,6 +11,7 @@ from .models import Finding, FindingSource, FindingStatus, ImportState, ScanImpo
 
 class FindingFilterSet(BaseFilterSet):
     search_fields = ("title", "host", "ip", "url", "rule_id")
+    host_search_fields = ("host",)
     unit = UnitSubtreeFilter(queryset=Unit.objects.all())
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label=_("severity"))
     status = django_filters.MultipleChoiceFilter(choices=FindingStatus.choices, label=_("status"))

@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.idn import unicode_host
 from core.tables import BaseTable
 
 from .models import Finding, ScanImport
@@ -45,6 +46,9 @@ class FindingTable(BaseTable):
 
     def render_cve(self, value):
         return "、".join(value) if value else "—"
+
+    def render_host(self, value):
+        return unicode_host(value)
 
 
 class ScanImportTable(BaseTable):

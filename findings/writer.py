@@ -45,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assets.models import Domain, InformationSystem, IPRange, Website
+from core.idn import ascii_host
 from orgs.models import Unit
 
 from .fingerprints import fingerprint
@@ -89,7 +90,8 @@ REJECTED = None  # what ``Placer.place`` returns for a record outside the import
 
 
 def record_host(record: Record) -> str:
-    return (record.host or (urlsplit(record.url).hostname if record.url else "") or "").lower().rstrip(".")
+    """The record's host name as the ledger stores it (lower case, punycode), from its URL when it names none."""
+    return ascii_host(record.host or (urlsplit(record.url).hostname if record.url else "") or "")
 
 
 def _parse_ip(value: str):

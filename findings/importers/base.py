@@ -22,6 +22,8 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
+from core.idn import ascii_host
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 HEAD_BYTES = 64 * 1024  # what importers peek at to sniff encoding, delimiter, format and entity declarations
 
@@ -175,6 +177,10 @@ class Record:
         ):
             for name in TEXT_FIELDS:
                 setattr(self, name, getattr(self, name).replace("\x00", ""))
+        # An internationalised host name (第一中学.公益) in the form the ledger stores; other text a spreadsheet puts
+        # in the host column (a system's name, 教务系统) stays as it was written.
+        if not self.host.isascii() and "." in self.host and not any(char.isspace() for char in self.host.strip()):
+            self.host = ascii_host(self.host)
 
 
 TEXT_FIELDS = (

@@ -427,3 +427,24 @@ def test_url_path_is_what_urlsplit_says(url):
     from findings.fingerprints import url_path
 
     assert url_path(url) == (urlsplit(url).path or "/")
+
+
+@pytest.mark.django_db
+def test_a_report_naming_an_internationalised_host_in_either_form_finds_its_website(tree):
+    """A .公益 school site is registered as typed (stored as punycode); one scanner reports the Chinese name, another
+    the punycode form, a third only the URL: all three land on the site, as one host."""
+    root, unit_a, unit_b, school_a = tree
+    site = WebsiteFactory(unit=school_a, url="https://第一中学.公益/")
+    records = [
+        rec(rule="CVE-2024-1", host="第一中学.公益"),
+        rec(rule="CVE-2024-2", host=site.host.upper()),
+        rec(rule="CVE-2024-3", url="https://第一中学.公益/login"),
+    ]
+    write_records(records, unit=unit_a)
+    assert list(Finding.objects.values_list("website", flat=True)) == [site.pk] * 3
+    assert set(Finding.objects.exclude(host="").values_list("host", flat=True)) <= {site.host, site.host.upper()}
+    client = Client()
+    client.force_login(make_user("officer", unit_a, ["security_officer"]), backend=BACKEND)
+    listing = client.get("/findings/findings/", {"q": "第一中学.公益"})
+    assert {f.rule_id for f in listing.context["table"].data} >= {"CVE-2024-1", "CVE-2024-2"}
+    assert "第一中学.公益" in listing.content.decode()
