@@ -110,17 +110,25 @@ class CheckTable(BaseTable):
         return format_html('<i class="ti ti-adjustments" aria-hidden="true"></i> {}', _("Settings"))
 
 
-class CheckEventTable(BaseTable):
-    at = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=lambda record: _detail(record))
-    website = tables.Column(
+def website_of_check_column():
+    """The website of a row's check (``site_check``), linked to its monitoring page."""
+    return tables.Column(
         accessor="site_check__website",
         verbose_name=_("website"),
         linkify=lambda record: reverse("monitoring:site", args=[record.site_check.website_id]),
         order_by=("site_check__website__name",),
     )
-    check_kind = tables.Column(
-        accessor="site_check__kind", verbose_name=_("check kind"), order_by=("site_check__kind",)
-    )
+
+
+def check_kind_column():
+    """The kind of a row's check (``site_check``); shown by ``render_check_kind``."""
+    return tables.Column(accessor="site_check__kind", verbose_name=_("check kind"), order_by=("site_check__kind",))
+
+
+class CheckEventTable(BaseTable):
+    at = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=lambda record: _detail(record))
+    website = website_of_check_column()
+    check_kind = check_kind_column()
     unit = tables.Column(linkify=True)
     severity = tables.Column()
     evidence_link = tables.Column(accessor="pk", verbose_name=_("Evidence"), orderable=False)
@@ -164,15 +172,8 @@ class CheckEventTable(BaseTable):
 
 class ProbeRecordTable(BaseTable):
     at = tables.DateTimeColumn(format="Y-m-d H:i:s")
-    website = tables.Column(
-        accessor="site_check__website",
-        verbose_name=_("website"),
-        linkify=lambda record: reverse("monitoring:site", args=[record.site_check.website_id]),
-        order_by=("site_check__website__name",),
-    )
-    check_kind = tables.Column(
-        accessor="site_check__kind", verbose_name=_("check kind"), order_by=("site_check__kind",)
-    )
+    website = website_of_check_column()
+    check_kind = check_kind_column()
     ok = tables.Column()
     latency_ms = tables.Column()
 
@@ -182,7 +183,7 @@ class ProbeRecordTable(BaseTable):
         default_columns = fields
 
     def render_check_kind(self, record):
-        return v.CHECK_KINDS.get(record.site_check.kind, record.site_check.kind)
+        return record.site_check.get_kind_display()
 
     def render_ok(self, value):
         return bool_icon(value)

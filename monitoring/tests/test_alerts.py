@@ -54,6 +54,15 @@ def probe(results, now):
     return store_results(results, now=now, schedule=False)
 
 
+def storing(now, throttle):
+    """``store(results, seconds)``: the results stored ``seconds`` after ``now`` with ``throttle``."""
+
+    def store(results, seconds):
+        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
+
+    return store
+
+
 def told(username, event_type):
     return list(Notification.objects.filter(user__username=username, event_type=event_type))
 
@@ -230,9 +239,7 @@ def test_held_alerts_go_with_the_next_message_once_the_interval_is_over(region):
     throttle = alerts.Throttle(120)
     first, second, third = region["sites"]
     now = timezone.now()
-
-    def store(results, seconds):
-        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
+    store = storing(now, throttle)
 
     store([refused(first), refused(second), refused(third)], 0)
     assert store([refused(first)], 300).alerts == 3
@@ -247,9 +254,7 @@ def test_a_site_back_before_its_held_message_went_is_told_neither_down_nor_back(
     throttle = alerts.Throttle(120)
     first, second, third = region["sites"]
     now = timezone.now()
-
-    def store(results, seconds):
-        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
+    store = storing(now, throttle)
 
     store([refused(first), refused(second), refused(third)], 0)
     assert store([refused(first)], 300).alerts == 3
@@ -270,8 +275,7 @@ def test_a_site_told_down_is_not_told_again_by_its_other_checks_but_is_when_it_g
     content_refused = ProbeResult(content.pk, "content", ok=False, error="refused", error_detail="connection refused")
     now = timezone.now()
 
-    def store(results, seconds):
-        return store_results(results, now=now + timezone.timedelta(seconds=seconds), schedule=False, throttle=throttle)
+    store = storing(now, throttle)
 
     store([refused(first), content_refused], 0)  # within their grace period
     assert store([refused(first)], 300).alerts == 3
